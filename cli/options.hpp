@@ -1,0 +1,57 @@
+#pragma once
+// Command-line options of `hit` and `hit serve`: parsing and validation only. Every bad input
+// becomes one line of text and exit code 2 here, before anything runs.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "hit/flow/rate_schedule.hpp"
+#include "hit/http/request.hpp"
+#include "hit/http/url.hpp"
+
+namespace hit::cli {
+
+// Exit codes, documented in --help and the README.
+inline constexpr int exit_ok = 0;       // the run finished (HTTP error statuses included)
+inline constexpr int exit_failure = 1;  // the run could not be done: DNS, every connect refused
+inline constexpr int exit_usage = 2;    // bad options or input
+inline constexpr int exit_interrupted = 130;  // stopped by Ctrl-C / SIGTERM; partial report printed
+
+enum class output_format { text, json };
+
+struct run_options {
+  std::string url_text;
+  http::url target;
+  http::request_spec request;
+  std::uint64_t requests = 0;            // 0: no count limit (a duration is set)
+  std::chrono::nanoseconds duration{0};  // 0: no time limit
+  unsigned concurrency = 50;
+  unsigned threads = 1;
+  double rps = 0;  // 0: as fast as possible
+  std::chrono::nanoseconds timeout{std::chrono::seconds(20)};
+  output_format output = output_format::text;
+};
+
+struct serve_options {
+  std::string address = "127.0.0.1";
+  std::string port = "0";
+  unsigned threads = 1;
+  std::size_t body_size = 14;
+};
+
+struct parsed {
+  enum class action { run, serve, exit } what = action::exit;
+  run_options run;
+  serve_options serve;
+  int exit_code = exit_ok;  // for action::exit
+  std::string message;      // for action::exit: text for stdout (code 0) or stderr (otherwise)
+};
+
+// Parses argv. Never throws, never exits, prints nothing.
+parsed parse_command_line(int argc, const char* const* argv);
+
+}  // namespace hit::cli

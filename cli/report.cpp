@@ -1,0 +1,198 @@
+#include "report.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "hit/stats/duration.hpp"
+
+namespace hit::cli {
+namespace {
+
+using stats::format_duration_ns;
+
+constexpr std::pair<const char*, double> percentiles[] = {
+    {"p50", 50}, {"p75", 75},    {"p90", 90},      {"p95", 95},
+    {"p99", 99}, {"p999", 99.9}, {"p9999", 99.99},
+};
+
+std::string bytes_text(double b) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  while (b >= 1024 && u < 4) {
+    b /= 1024;
+    ++u;
+  }
+  return u == 0 ? fmt::format("{:.0f} {}", b, units[u]) : fmt::format("{:.2f} {}", b, units[u]);
+}
+
+std::string percentile_label(const char* key) {
+  std::string k = key;
+  if (k == "p999") return "p99.9";
+  if (k == "p9999") return "p99.99";
+  return k;
+}
+
+void latency_block(std::string& out, const char* title, const stats::histogram& h) {
+  out += fmt::format("\n{}\n", title);
+  if (h.count() == 0) {
+    out += "  (no responses)\n";
+    return;
+  }
+  out += fmt::format("  fastest {:>9}   mean {:>9}   slowest {:>9}\n",
+                     format_duration_ns(static_cast<double>(h.min())), format_duration_ns(h.mean()),
+                     format_duration_ns(static_cast<double>(h.max())));
+  std::string line = " ";
+  for (const auto& [key, p] : percentiles) {
+    line += fmt::format(" {} {}", percentile_label(key),
+                        format_duration_ns(static_cast<double>(h.percentile(p))));
+  }
+  out += line + "\n";
+}
+
+nlohmann::json latency_json(const stats::histogram& h) {
+  nlohmann::json j;
+  j["fastest"] = static_cast<double>(h.min()) / 1e9;
+  j["slowest"] = static_cast<double>(h.max()) / 1e9;
+  j["mean"] = h.mean() / 1e9;
+  for (const auto& [key, p] : percentiles)
+    j[key] = static_cast<double>(h.percentile(p)) / 1e9;
+  return j;
+}
+
+struct bin {
+  double lo, hi;
+  std::uint64_t count;
+};
+
+std::vector<bin> histogram_bins(const stats::histogram& h, int rows) {
+  std::vector<bin> bins;
+  if (h.count() == 0) return bins;
+  const double lo = static_cast<double>(std::max<std::uint64_t>(h.min(), 1));
+  const double hi = static_cast<double>(std::max(h.max(), h.min() + 1));
+  const bool log_scale = hi / lo > 10;
+  for (int i = 0; i < rows; ++i) {
+    const double f0 = static_cast<double>(i) / rows, f1 = static_cast<double>(i + 1) / rows;
+    const double a = log_scale ? lo * std::pow(hi / lo, f0) : lo + (hi - lo) * f0;
+    const double b = log_scale ? lo * std::pow(hi / lo, f1) : lo + (hi - lo) * f1;
+    bins.push_back({a, b, 0});
+  }
+  // Assign each histogram bucket's count to the bin holding the bucket's midpoint.
+  for (std::size_t i = 0; i < stats::histogram::bucket_count; ++i) {
+    const auto c = h.count_at_index(i);
+    if (c == 0) continue;
+    const double mid = static_cast<double>(stats::histogram::lowest_in_bucket(i) +
+                                           stats::histogram::highest_in_bucket(i)) /
+                       2;
+    auto it = std::find_if(bins.begin(), bins.end(), [&](const bin& b) { return mid < b.hi; });
+    (it == bins.end() ? bins.back() : *it).count += c;
+  }
+  return bins;
+}
+
+}  // namespace
+
+std::string latency_histogram(const stats::histogram& h, int rows, int width) {
+  std::string out;
+  const auto bins = histogram_bins(h, rows);
+  std::uint64_t top = 0;
+  for (const auto& b : bins)
+    top = std::max(top, b.count);
+  for (const auto& b : bins) {
+    const int bar = top ? static_cast<int>(std::lround(static_cast<double>(b.count) * width /
+                                                       static_cast<double>(top)))
+                        : 0;
+    out += fmt::format("  {:>9} [{:>9}] |{}\n", format_duration_ns(b.hi), b.count,
+                       std::string(static_cast<std::size_t>(bar), '#'));
+  }
+  return out;
+}
+
+std::string text_report(const stats::summary& s, const run_context& ctx) {
+  const auto& o = ctx.options;
+  std::string out;
+  out += fmt::format("Summary{}:\n", ctx.interrupted ? " (interrupted: partial results)" : "");
+  out += fmt::format("  Target:        {} {}\n", o.request.method, o.url_text);
+  out += fmt::format("  Requests:      {}\n", s.requests);
+  out += fmt::format("  Success ratio: {:.2f}% ({} with 2xx/3xx)\n", s.success_ratio() * 100,
+                     s.successes);
+  out += fmt::format("  Errors:        {}\n", s.errors);
+  out += fmt::format("  Duration:      {}\n", format_duration_ns(s.seconds() * 1e9));
+  out += fmt::format("  Requests/sec:  {:.1f}", s.rps());
+  if (o.rps > 0) out += fmt::format(" (target {:.1f})", o.rps);
+  out += "\n";
+  out += fmt::format("  Received:      {} ({}/s)\n", bytes_text(static_cast<double>(s.bytes)),
+                     bytes_text(s.seconds() > 0 ? static_cast<double>(s.bytes) / s.seconds() : 0));
+  out += fmt::format("  Connections:   {} concurrent, {} opened\n", o.concurrency,
+                     s.connections_opened);
+
+  if (o.rps > 0) {
+    latency_block(out,
+                  "Latency (from each request's scheduled start; includes waiting):", s.latency);
+    latency_block(out, "Service time (from actual send):", s.service_time);
+  } else {
+    latency_block(out, "Latency:", s.latency);
+  }
+  if (s.latency.count() > 0) {
+    out += "\nLatency histogram:\n";
+    out += latency_histogram(s.latency);
+  }
+
+  out += "\nStatus codes:\n";
+  bool any = false;
+  for (std::size_t code = 0; code < s.status_counts.size(); ++code) {
+    if (s.status_counts[code] == 0) continue;
+    any = true;
+    out += code == 0 ? fmt::format("  [other] {} responses\n", s.status_counts[code])
+                     : fmt::format("  [{}] {} responses\n", code, s.status_counts[code]);
+  }
+  if (!any) out += "  (none)\n";
+
+  if (s.errors > 0) {
+    out += "\nErrors:\n";
+    for (std::size_t k = 0; k < stats::error_kind_count; ++k) {
+      if (s.error_counts[k] == 0) continue;
+      out += fmt::format("  {:<16} {}\n", stats::name(static_cast<stats::error_kind>(k)),
+                         s.error_counts[k]);
+    }
+  }
+  return out;
+}
+
+nlohmann::json json_report(const stats::summary& s, const run_context& ctx) {
+  const auto& o = ctx.options;
+  nlohmann::json j;
+  j["target"] = o.url_text;
+  j["method"] = o.request.method;
+  j["interrupted"] = ctx.interrupted;
+  j["requests"] = s.requests;
+  j["successes"] = s.successes;
+  j["errors"] = s.errors;
+  j["success_ratio"] = s.success_ratio();
+  j["rps"] = s.rps();
+  j["duration_s"] = s.seconds();
+  j["bytes"] = s.bytes;
+  j["concurrency"] = o.concurrency;
+  j["connections_opened"] = s.connections_opened;
+  if (o.rps > 0) j["target_rps"] = o.rps;
+  j["latency_s"] = latency_json(s.latency);
+  if (o.rps > 0) j["service_time_s"] = latency_json(s.service_time);
+  nlohmann::json hist = nlohmann::json::array();
+  for (const auto& b : histogram_bins(s.latency, 10))
+    hist.push_back({{"le_s", b.hi / 1e9}, {"count", b.count}});
+  j["latency_histogram"] = hist;
+  nlohmann::json codes = nlohmann::json::object();
+  for (std::size_t code = 0; code < s.status_counts.size(); ++code)
+    if (s.status_counts[code])
+      codes[code == 0 ? "other" : std::to_string(code)] = s.status_counts[code];
+  j["status_codes"] = codes;
+  nlohmann::json errs = nlohmann::json::object();
+  for (std::size_t k = 0; k < stats::error_kind_count; ++k)
+    errs[std::string(stats::name(static_cast<stats::error_kind>(k)))] = s.error_counts[k];
+  j["errors_by_kind"] = errs;
+  return j;
+}
+
+}  // namespace hit::cli

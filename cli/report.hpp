@@ -1,0 +1,24 @@
+#pragma once
+// The report: what a run did, as text a person reads and as JSON a program reads.
+
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+
+#include "hit/stats/summary.hpp"
+#include "options.hpp"
+
+namespace hit::cli {
+
+struct run_context {
+  const run_options& options;
+  bool interrupted = false;
+};
+
+std::string text_report(const stats::summary& s, const run_context& ctx);
+nlohmann::json json_report(const stats::summary& s, const run_context& ctx);
+
+// The ASCII latency histogram: `rows` bins between fastest and slowest, log-spaced when the
+// range spans more than a decade, each with its count and a bar scaled to the largest bin.
+std::string latency_histogram(const stats::histogram& h, int rows = 10, int width = 40);
+
+}  // namespace hit::cli

@@ -1,0 +1,85 @@
+#pragma once
+// load_test: the HTTP/1.1 engine. T threads, each running its own event loop (an Asio
+// io_context with a single-thread concurrency hint) over its share of the connections; each
+// loop owns its connections, counters and histograms, and nothing is shared on the hot path.
+// The per-loop summaries are merged after join.
+//
+// One connection is one worker with a lifecycle (hit::flow's before / process / after):
+// connect before the first request (TCP_NODELAY), send and receive one request at a time, close
+// at the end. A connection that breaks is counted by error kind and replaced.
+//
+//   load_test t(cfg);
+//   if (auto err = t.resolve()) { ... }   // once per run
+//   t.start();
+//   while (!t.wait_for(100ms)) show(t.progress());   // or request_stop() on Ctrl-C
+//   stats::summary s = t.join();
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "hit/flow/rate_schedule.hpp"
+#include "hit/stats/summary.hpp"
+
+namespace hit::http {
+
+struct load_config {
+  std::string host;     // name or address literal
+  std::string port;     // service or number
+  std::string request;  // the request's bytes (build_request)
+  bool head = false;    // the request is HEAD: responses carry no body
+  bool keepalive = true;
+  std::uint64_t requests = 0;            // total to send; 0 = no limit (then `duration` is set)
+  std::chrono::nanoseconds duration{0};  // stop sending after this; 0 = no limit
+  unsigned connections = 50;
+  unsigned threads = 1;  // event loops; the engine never uses more loops than connections
+  std::chrono::nanoseconds timeout{std::chrono::seconds(20)};  // per request, and per connect
+  // When set, request k is due at schedule.due(k) after the start (a global rate split over the
+  // loops exactly, see flow::pacer), and latency runs from that due time, not from the send.
+  std::optional<flow::rate_schedule> rate;
+};
+
+// Snapshot of a run in progress, for a live display.
+struct progress {
+  std::uint64_t done = 0;    // completed requests
+  std::uint64_t errors = 0;  // of which failed
+  std::chrono::nanoseconds elapsed{0};
+};
+
+class load_test {
+ public:
+  explicit load_test(load_config cfg);
+  ~load_test();  // request_stop() and join() if still running
+  load_test(const load_test&) = delete;
+  load_test& operator=(const load_test&) = delete;
+
+  // Resolves the host once for the whole run. Blocking. Returns the resolver's message on
+  // failure. Call before start(), from the owning thread.
+  std::optional<std::string> resolve();
+
+  // Starts the event-loop threads and returns. Call once, after a successful resolve().
+  void start();
+
+  // Stops sending new requests; requests in flight finish or time out. Thread-safe, may be
+  // called any number of times from any thread (not from a signal handler).
+  void request_stop();
+
+  // Waits up to `d` for every loop to finish; true when they have. Thread-safe.
+  bool wait_for(std::chrono::nanoseconds d);
+
+  // A recent view of the counters. Thread-safe, lock-free, and free for the loops: each loop
+  // publishes its own counters with relaxed stores into a cache line of its own.
+  [[nodiscard]] progress current() const;
+
+  // Waits for the loops and returns the merged summary. Call once, from the owning thread.
+  stats::summary join();
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace hit::http

@@ -1,0 +1,63 @@
+#pragma once
+// server: the embedded target, `hit serve`. HTTP/1.1 with keep-alive on the same stack as the
+// engine, a small fixed body by default, and per-request knobs in the query string so tests and
+// demos can make it misbehave on purpose:
+//
+//   delay=100ms   wait before responding (bare number: milliseconds)
+//   status=503    respond with this status
+//   size=16384    body of this many bytes
+//   chunked=1     send the body with Transfer-Encoding: chunked
+//   close=1       close the connection after the response
+//   reset=1       reset the connection (RST) instead of responding
+//
+// Meant for loopback tests and demos, not for production traffic.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace hit::http {
+
+struct server_config {
+  std::string address = "127.0.0.1";
+  std::string port = "0";  // 0: an ephemeral port; local_address() tells which
+  unsigned threads = 1;
+  std::size_t body_size = 14;  // default body: "hello from hit" cut or padded to this size
+};
+
+// What a request's query string asks of the server. Unknown keys are ignored; bad values fall
+// back to the default.
+struct knobs {
+  std::chrono::nanoseconds delay{0};
+  unsigned status = 200;
+  std::int64_t size = -1;  // -1: the server's default body
+  bool chunked = false;
+  bool close = false;
+  bool reset = false;
+};
+knobs parse_knobs(std::string_view target);
+
+class server {
+ public:
+  // Binds and listens. Throws std::system_error with the reason on failure.
+  explicit server(const server_config& cfg);
+  ~server();
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  // "127.0.0.1:PORT", or "[::1]:PORT" for IPv6.
+  [[nodiscard]] std::string local_address() const;
+
+  // Serves until stop(). Blocks the calling thread (and uses cfg.threads threads in all).
+  void run();
+  // Thread-safe; run() returns soon after. Open connections are closed.
+  void stop();
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace hit::http

@@ -1,0 +1,32 @@
+#pragma once
+// error_kind: why a request got no usable response. Network failures are counted by kind and
+// the connection is replaced; they are never thrown (wrk's socket error counts, h2load errors.h).
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace hit::stats {
+
+enum class error_kind : std::uint8_t {
+  refused,          // connect() was refused: nothing listens on the port
+  connect_timeout,  // connect() did not finish within the request timeout
+  timeout,          // connected, but the response did not complete within the request timeout
+  reset,            // the peer reset the connection (RST, EPIPE) before the response completed
+  closed,           // the peer closed the connection cleanly before the response completed
+  malformed,        // the response was not valid HTTP/1.1 (or its header was too large)
+  dns,              // the host name could not be resolved
+  other,            // any other socket error (unreachable network, out of descriptors, ...)
+};
+
+inline constexpr std::size_t error_kind_count = 8;
+
+// Stable snake_case names: the JSON keys of errors_by_kind and the labels of the text report.
+constexpr std::string_view name(error_kind k) noexcept {
+  constexpr std::array<std::string_view, error_kind_count> names = {
+      "refused", "connect_timeout", "timeout", "reset", "closed", "malformed", "dns", "other"};
+  return names[static_cast<std::size_t>(k)];
+}
+
+}  // namespace hit::stats

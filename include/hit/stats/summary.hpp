@@ -1,0 +1,70 @@
+#pragma once
+// summary: everything one event loop (or one flow worker) learned about the requests it ran.
+// Each thread owns one and records into it without locks; after join the per-thread summaries
+// are merged into one, which the report reads. Memory is fixed: nothing grows with the number
+// of requests.
+//
+// Thread safety: none; one owner thread, merge after join.
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+
+#include "hit/stats/error_kind.hpp"
+#include "hit/stats/histogram.hpp"
+
+namespace hit::stats {
+
+struct summary {
+  // One request that got a complete response. `latency` runs from the request's intended start
+  // (its scheduled time under a rate, its send time otherwise); `service` from its actual send.
+  void record_response(unsigned status, std::uint64_t bytes_in,
+                       std::chrono::nanoseconds from_intended,
+                       std::chrono::nanoseconds service) noexcept {
+    ++requests;
+    ++status_counts[status < status_counts.size() ? status : 0];
+    if (status >= 200 && status < 400) ++successes;
+    bytes += bytes_in;
+    latency.record(from_intended);
+    service_time.record(service);
+  }
+  // One request that failed without a usable response.
+  void record_error(error_kind k) noexcept {
+    ++requests;
+    ++errors;
+    ++error_counts[static_cast<std::size_t>(k)];
+  }
+
+  // Adds everything `other` counted. Durations: the merged run spans both.
+  void merge(const summary& other) noexcept;
+
+  [[nodiscard]] double success_ratio() const noexcept {
+    return requests ? static_cast<double>(successes) / static_cast<double>(requests) : 0.0;
+  }
+  [[nodiscard]] double seconds() const noexcept {
+    return std::chrono::duration<double>(elapsed).count();
+  }
+  // Completed requests per second of wall time.
+  [[nodiscard]] double rps() const noexcept {
+    return elapsed.count() > 0 ? static_cast<double>(requests) / seconds() : 0.0;
+  }
+  [[nodiscard]] std::uint64_t error_count(error_kind k) const noexcept {
+    return error_counts[static_cast<std::size_t>(k)];
+  }
+
+  std::uint64_t requests = 0;                      // completed: responses + errors
+  std::uint64_t successes = 0;                     // responses with a 2xx or 3xx status
+  std::uint64_t errors = 0;                        // requests without a usable response
+  std::uint64_t bytes = 0;                         // response bytes received, header and body
+  std::array<std::uint64_t, 600> status_counts{};  // [0]: status outside 1..599
+  std::array<std::uint64_t, error_kind_count> error_counts{};
+  histogram latency;       // from intended start to the response's last byte
+  histogram service_time;  // from actual send to the response's last byte
+  histogram send_lag;      // actual send - intended start (rate-paced runs only)
+
+  std::uint64_t connections_opened = 0;
+  std::uint64_t late = 0;  // paced requests that started behind schedule (rate-paced runs)
+  std::chrono::nanoseconds elapsed{0};  // wall time of the run (max over merged parts)
+};
+
+}  // namespace hit::stats

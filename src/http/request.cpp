@@ -1,0 +1,52 @@
+#include "hit/http/request.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include "hit/version.hpp"
+
+namespace hit::http {
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+    return std::tolower(static_cast<unsigned char>(x)) ==
+           std::tolower(static_cast<unsigned char>(y));
+  });
+}
+
+}  // namespace
+
+std::string build_request(const url& target, const request_spec& spec) {
+  auto user_has = [&](std::string_view name) {
+    return std::any_of(spec.headers.begin(), spec.headers.end(),
+                       [&](const auto& h) { return iequals(h.first, name); });
+  };
+  std::string r;
+  r.reserve(256 + spec.body.size());
+  r += spec.method;
+  r += ' ';
+  r += target.target;
+  r += " HTTP/1.1\r\n";
+  auto add = [&](std::string_view name, std::string_view value) {
+    r += name;
+    r += ": ";
+    r += value;
+    r += "\r\n";
+  };
+  if (!user_has("host")) add("Host", target.authority);
+  if (!user_has("user-agent")) add("User-Agent", "hit/" HIT_VERSION);
+  if (!user_has("accept")) add("Accept", "*/*");
+  for (const auto& [name, value] : spec.headers) {
+    if (iequals(name, "content-length")) continue;  // always derived from the body
+    add(name, value);
+  }
+  const bool body_method = spec.method == "POST" || spec.method == "PUT" || spec.method == "PATCH";
+  if (!spec.body.empty() || body_method) add("Content-Length", std::to_string(spec.body.size()));
+  if (!spec.keepalive && !user_has("connection")) add("Connection", "close");
+  r += "\r\n";
+  r += spec.body;
+  return r;
+}
+
+}  // namespace hit::http

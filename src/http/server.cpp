@@ -1,0 +1,280 @@
+#include "hit/http/server.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/basic_parser.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/status.hpp>
+#include <charconv>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include "hit/stats/duration.hpp"
+
+namespace hit::http {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast_http = boost::beast::http;
+using asio::ip::tcp;
+using boost::beast::error_code;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+// Beast's request parser keeping the target and skipping the body.
+class request_parser final : public beast_http::basic_parser<true> {
+ public:
+  std::string target;
+  bool head = false;
+
+ private:
+  void on_request_impl(beast_http::verb method, boost::beast::string_view,
+                       boost::beast::string_view t, int, error_code&) override {
+    target.assign(t.data(), t.size());
+    head = method == beast_http::verb::head;
+  }
+  void on_response_impl(int, boost::beast::string_view, int, error_code&) override {}
+  void on_field_impl(beast_http::field, boost::beast::string_view, boost::beast::string_view,
+                     error_code&) override {}
+  void on_header_impl(error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>&, error_code&) override {}
+  std::size_t on_body_impl(boost::beast::string_view s, error_code&) override { return s.size(); }
+  void on_chunk_header_impl(std::uint64_t, boost::beast::string_view, error_code&) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t, boost::beast::string_view s, error_code&) override {
+    return s.size();
+  }
+  void on_finish_impl(error_code&) override {}
+};
+
+std::string default_body(std::size_t size) {
+  static constexpr std::string_view text = "hello from hit";
+  std::string b;
+  b.reserve(size);
+  while (b.size() < size)
+    b += text.substr(0, std::min(text.size(), size - b.size()));
+  return b;
+}
+
+void append_response(std::string& out, unsigned status, const knobs& k, bool head,
+                     std::string_view body, bool keep_alive) {
+  out.clear();
+  out += "HTTP/1.1 ";
+  out += std::to_string(status);
+  out += ' ';
+  const auto reason = beast_http::obsolete_reason(static_cast<beast_http::status>(status));
+  out.append(reason.data(), reason.size());
+  out += "\r\nServer: hit\r\nContent-Type: text/plain\r\n";
+  if (!keep_alive) out += "Connection: close\r\n";
+  const bool no_body = status == 204 || status == 304 || (status >= 100 && status < 200);
+  if (no_body) {
+    out += "\r\n";
+    return;
+  }
+  if (k.chunked) {
+    out += "Transfer-Encoding: chunked\r\n\r\n";
+    if (head) return;
+    // Two chunks when there is enough body, so clients meet a chunk boundary.
+    const std::size_t first = body.size() / 2;
+    char hex[32];
+    for (auto part : {body.substr(0, first), body.substr(first)}) {
+      if (part.empty()) continue;
+      auto r = std::to_chars(hex, hex + sizeof hex, part.size(), 16);
+      out.append(hex, r.ptr);
+      out += "\r\n";
+      out += part;
+      out += "\r\n";
+    }
+    out += "0\r\n\r\n";
+    return;
+  }
+  out += "Content-Length: ";
+  out += std::to_string(body.size());
+  out += "\r\n\r\n";
+  if (!head) out += body;
+}
+
+}  // namespace
+
+knobs parse_knobs(std::string_view target) {
+  knobs k;
+  const auto q = target.find('?');
+  if (q == std::string_view::npos) return k;
+  std::string_view rest = target.substr(q + 1);
+  while (!rest.empty()) {
+    const auto amp = rest.find('&');
+    const std::string_view pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
+    const auto eq = pair.find('=');
+    const std::string_view key = pair.substr(0, eq);
+    const std::string_view value = eq == std::string_view::npos ? "1" : pair.substr(eq + 1);
+    auto number = [&](auto& out) {
+      std::from_chars(value.data(), value.data() + value.size(), out);
+    };
+    auto flag = [&] { return value != "0" && value != "false"; };
+    if (key == "delay") {
+      if (auto d = stats::parse_duration(value, std::chrono::milliseconds(1))) k.delay = *d;
+    } else if (key == "status") {
+      unsigned s = 0;
+      number(s);
+      if (s >= 100 && s <= 599) k.status = s;
+    } else if (key == "size") {
+      std::int64_t s = -1;
+      number(s);
+      if (s >= 0 && s <= (std::int64_t{1} << 30)) k.size = s;
+    } else if (key == "chunked") {
+      k.chunked = flag();
+    } else if (key == "close") {
+      k.close = flag();
+    } else if (key == "reset") {
+      k.reset = flag();
+    }
+  }
+  return k;
+}
+
+struct server::impl {
+  server_config cfg;
+  asio::io_context io;
+  tcp::acceptor acceptor{io};
+  std::string body;
+  std::string canned;       // the default response, keep-alive
+  std::string canned_head;  // the same for HEAD
+
+  explicit impl(const server_config& c)
+      : cfg(c), io(static_cast<int>(std::max(1u, c.threads))), body(default_body(c.body_size)) {
+    append_response(canned, 200, knobs{}, false, body, true);
+    append_response(canned_head, 200, knobs{}, true, body, true);
+  }
+
+  asio::awaitable<void> serve(tcp::socket socket) {
+    socket.set_option(tcp::no_delay(true));
+    std::vector<char> buf(16384);
+    std::size_t buffered = 0;
+    std::string out;  // responses with knobs are built here; grows once, then reused
+    std::string big_body;
+    asio::steady_timer timer(socket.get_executor());
+    for (;;) {
+      std::optional<request_parser> p;
+      p.emplace();
+      p->eager(true);
+      p->body_limit(boost::none);
+      p->header_limit(static_cast<std::uint32_t>(buf.size()));
+      for (;;) {
+        if (buffered > 0) {
+          error_code ec;
+          const auto used = p->put(asio::buffer(buf.data(), buffered), ec);
+          buffered -= used;
+          if (buffered > 0 && used > 0) std::memmove(buf.data(), buf.data() + used, buffered);
+          if (ec && ec != beast_http::error::need_more) co_return;  // garbage: hang up
+          if (p->is_done()) break;
+          if (buffered == buf.size()) co_return;
+          if (used > 0 && buffered > 0) continue;
+        }
+        auto [ec, n] = co_await socket.async_read_some(
+            asio::buffer(buf.data() + buffered, buf.size() - buffered), use_tuple);
+        if (ec) co_return;
+        buffered += n;
+      }
+      const bool client_keep_alive = p->keep_alive();
+      const auto& target = p->target;
+      const bool plain = target.find('?') == std::string::npos;
+      if (plain) {
+        const auto& r = p->head ? canned_head : canned;
+        if (!client_keep_alive) {
+          append_response(out, 200, knobs{}, p->head, body, false);
+          co_await asio::async_write(socket, asio::buffer(out), use_tuple);
+          break;
+        }
+        auto [ec, n] = co_await asio::async_write(socket, asio::buffer(r), use_tuple);
+        if (ec) co_return;
+        continue;
+      }
+      const knobs k = parse_knobs(target);
+      if (k.delay.count() > 0) {
+        timer.expires_after(k.delay);
+        co_await timer.async_wait(use_tuple);
+      }
+      if (k.reset) {
+        error_code ignored;
+        socket.set_option(asio::socket_base::linger(true, 0), ignored);
+        socket.close(ignored);  // linger 0: the kernel sends RST
+        co_return;
+      }
+      const bool keep = client_keep_alive && !k.close;
+      std::string_view b = body;
+      if (k.size >= 0) {
+        if (big_body.size() != static_cast<std::size_t>(k.size))
+          big_body = default_body(static_cast<std::size_t>(k.size));
+        b = big_body;
+      }
+      append_response(out, k.status, k, p->head, b, keep);
+      auto [ec, n] = co_await asio::async_write(socket, asio::buffer(out), use_tuple);
+      if (ec || !keep) break;
+    }
+    error_code ignored;
+    socket.shutdown(tcp::socket::shutdown_send, ignored);
+    socket.close(ignored);
+  }
+
+  asio::awaitable<void> accept_loop() {
+    for (;;) {
+      auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
+      if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+      if (ec) continue;  // e.g. EMFILE: keep serving the connections we have
+      asio::co_spawn(io, serve(std::move(socket)), asio::detached);
+    }
+  }
+};
+
+server::server(const server_config& cfg) : impl_(std::make_unique<impl>(cfg)) {
+  auto& s = *impl_;
+  boost::system::error_code ec;
+  const auto addr = asio::ip::make_address(cfg.address, ec);
+  if (ec) throw std::system_error(ec, "bad listen address '" + cfg.address + "'");
+  unsigned long port = 0;
+  auto [ptr, perr] = std::from_chars(cfg.port.data(), cfg.port.data() + cfg.port.size(), port);
+  if (perr != std::errc{} || ptr != cfg.port.data() + cfg.port.size() || port > 65535)
+    throw std::system_error(std::make_error_code(std::errc::invalid_argument),
+                            "bad listen port '" + cfg.port + "'");
+  const tcp::endpoint ep(addr, static_cast<unsigned short>(port));
+  s.acceptor.open(ep.protocol());
+  s.acceptor.set_option(asio::socket_base::reuse_address(true));
+  s.acceptor.bind(ep, ec);
+  if (ec) throw std::system_error(ec, "cannot listen on " + cfg.address + ":" + cfg.port);
+  s.acceptor.listen(asio::socket_base::max_listen_connections);
+}
+
+server::~server() = default;
+
+std::string server::local_address() const {
+  const auto ep = impl_->acceptor.local_endpoint();
+  const auto a = ep.address();
+  return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
+}
+
+void server::run() {
+  auto& s = *impl_;
+  asio::co_spawn(s.io, s.accept_loop(), asio::detached);
+  std::vector<std::thread> extra;
+  for (unsigned i = 1; i < std::max(1u, s.cfg.threads); ++i)
+    extra.emplace_back([&] { s.io.run(); });
+  s.io.run();
+  for (auto& t : extra)
+    t.join();
+}
+
+void server::stop() {
+  impl_->io.stop();
+}
+
+}  // namespace hit::http

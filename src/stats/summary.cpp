@@ -1,0 +1,24 @@
+#include "hit/stats/summary.hpp"
+
+#include <algorithm>
+
+namespace hit::stats {
+
+void summary::merge(const summary& other) noexcept {
+  requests += other.requests;
+  successes += other.successes;
+  errors += other.errors;
+  bytes += other.bytes;
+  for (std::size_t i = 0; i < status_counts.size(); ++i)
+    status_counts[i] += other.status_counts[i];
+  for (std::size_t i = 0; i < error_counts.size(); ++i)
+    error_counts[i] += other.error_counts[i];
+  latency.merge(other.latency);
+  service_time.merge(other.service_time);
+  send_lag.merge(other.send_lag);
+  connections_opened += other.connections_opened;
+  late += other.late;
+  elapsed = std::max(elapsed, other.elapsed);
+}
+
+}  // namespace hit::stats

@@ -49,8 +49,9 @@ std::chrono::nanoseconds duration_arg(const std::string& text, const char* what)
 
 std::pair<std::string, std::string> header_arg(const std::string& h) {
   const auto colon = h.find(':');
-  if (colon == std::string::npos || colon == 0)
-    throw error_exit{"header '" + h + "' has no name: use -H 'Name: value'"};
+  if (colon == std::string::npos)
+    throw error_exit{"header '" + h + "' has no colon: use -H 'Name: value'"};
+  if (colon == 0) throw error_exit{"header '" + h + "' has no name: use -H 'Name: value'"};
   auto trim = [](std::string s) {
     const auto b = s.find_first_not_of(" \t");
     const auto e = s.find_last_not_of(" \t");
@@ -82,7 +83,7 @@ parsed parse_command_line(int argc, const char* const* argv) {
   app.get_formatter()->column_width(34);
 
   std::string url;
-  long long requests = -1;
+  long long requests = 0;
   long long concurrency = 50;
   long long threads = std::max(1u, std::thread::hardware_concurrency());
   double rps = 0;
@@ -91,7 +92,8 @@ parsed parse_command_line(int argc, const char* const* argv) {
   bool no_keepalive = false;
 
   app.add_option("url", url, "Target URL (http://host[:port]/path)");
-  app.add_option("-n,--requests", requests, "Requests to send [default: 200, or no limit with -z]");
+  auto* requests_opt = app.add_option("-n,--requests", requests,
+                                      "Requests to send [default: 200, or no limit with -z]");
   app.add_option("-c,--concurrency", concurrency, "Connections working at once")
       ->capture_default_str();
   app.add_option("--rps", rps, "Global rate limit in requests per second, 0 = none")
@@ -101,7 +103,8 @@ parsed parse_command_line(int argc, const char* const* argv) {
   app.add_option("-t,--timeout", timeout, "Timeout per request (and per connect)")
       ->capture_default_str();
   app.add_option("-m,--method", method, "HTTP method")->capture_default_str();
-  app.add_option("-H,--header", headers, "Add a header, 'Name: value' (repeatable)");
+  app.add_option("-H,--header", headers, "Add a header, 'Name: value' (repeatable)")
+      ->allow_extra_args(false);
   app.add_option("-d,--body", body, "Request body");
   app.add_option("-D,--body-file", body_file, "Request body from a file");
   app.add_flag("--no-keepalive", no_keepalive, "Open a new connection for every request");
@@ -149,7 +152,7 @@ parsed parse_command_line(int argc, const char* const* argv) {
       r.duration = duration_arg(duration, "duration");
       if (r.duration.count() <= 0) throw error_exit{"duration must be positive"};
     }
-    if (requests == -1) {
+    if (requests_opt->count() == 0) {
       r.requests = r.duration.count() > 0 ? 0 : 200;
     } else {
       r.requests = positive<std::uint64_t>(requests, "-n/--requests");

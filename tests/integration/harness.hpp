@@ -1,0 +1,139 @@
+#pragma once
+// Runs the real `hit` binary as a child process, and `hit serve` on an ephemeral loopback port.
+// Every child has a deadline: a hang kills it and fails the test instead of stalling CI.
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+extern char** environ;
+
+namespace hit::test {
+
+struct child {
+  pid_t pid = -1;
+  int out = -1;  // read ends of the child's stdout and stderr
+  int err = -1;
+};
+
+inline child spawn(const std::vector<std::string>& args) {
+  int out[2], err[2];
+  if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  std::vector<char*> argv;
+  for (const auto& a : args)
+    argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  child c;
+  if (posix_spawn(&c.pid, argv[0], &fa, nullptr, argv.data(), environ) != 0)
+    throw std::runtime_error("cannot start " + args[0]);
+  posix_spawn_file_actions_destroy(&fa);
+  close(out[1]);
+  close(err[1]);
+  c.out = out[0];
+  c.err = err[0];
+  return c;
+}
+
+struct result {
+  int exit_code = -1;  // -1: killed by the deadline
+  std::string out;
+  std::string err;
+  double seconds = 0;
+};
+
+// Collects the child's output until it exits; kills it at `deadline`. Calls `tick` every
+// 50 ms with the elapsed time (to send signals mid-run).
+template <class Tick>
+result finish(child c, std::chrono::milliseconds deadline, Tick tick) {
+  result r;
+  const auto start = std::chrono::steady_clock::now();
+  bool out_open = true, err_open = true, killed = false;
+  while (out_open || err_open) {
+    pollfd fds[2] = {{out_open ? c.out : -1, POLLIN, 0}, {err_open ? c.err : -1, POLLIN, 0}};
+    poll(fds, 2, 50);
+    char buf[65536];
+    for (int i = 0; i < 2; ++i) {
+      if (!(fds[i].revents & (POLLIN | POLLHUP))) continue;
+      const auto n = read(fds[i].fd, buf, sizeof buf);
+      if (n > 0) {
+        (i == 0 ? r.out : r.err).append(buf, static_cast<std::size_t>(n));
+      } else {
+        (i == 0 ? out_open : err_open) = false;
+      }
+    }
+    const auto elapsed = std::chrono::steady_clock::now() - start;
+    tick(std::chrono::duration_cast<std::chrono::milliseconds>(elapsed));
+    if (elapsed > deadline && !killed) {
+      kill(c.pid, SIGKILL);
+      killed = true;
+    }
+  }
+  int status = 0;
+  waitpid(c.pid, &status, 0);
+  close(c.out);
+  close(c.err);
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  r.exit_code = killed ? -1 : (WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+  return r;
+}
+
+inline result run_hit(std::vector<std::string> args,
+                      std::chrono::milliseconds deadline = std::chrono::seconds(30)) {
+  args.insert(args.begin(), HIT_EXE);
+  return finish(spawn(args), deadline, [](auto) {});
+}
+
+// `hit serve` on 127.0.0.1, an ephemeral port; stopped with SIGTERM when destroyed.
+class server {
+ public:
+  explicit server(std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {HIT_EXE, "serve", "--listen", "127.0.0.1:0"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    c_ = spawn(args);
+    // First line: "listening on http://127.0.0.1:PORT/".
+    std::string line;
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (line.find('\n') == std::string::npos) {
+      if (std::chrono::steady_clock::now() > give_up)
+        throw std::runtime_error("server did not start");
+      pollfd p{c_.out, POLLIN, 0};
+      if (poll(&p, 1, 100) > 0) {
+        char ch[256];
+        const auto n = read(c_.out, ch, sizeof ch);
+        if (n <= 0) throw std::runtime_error("server exited: " + line);
+        line.append(ch, static_cast<std::size_t>(n));
+      }
+    }
+    const auto at = line.find("http://");
+    url_ = line.substr(at, line.find('\n') - at);
+  }
+  ~server() {
+    kill(c_.pid, SIGTERM);
+    finish(c_, std::chrono::seconds(10), [](auto) {});
+  }
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  // "http://127.0.0.1:PORT/" + path_and_query (without the leading slash).
+  [[nodiscard]] std::string url(const std::string& rest = "") const { return url_ + rest; }
+
+ private:
+  child c_;
+  std::string url_;
+};
+
+}  // namespace hit::test

@@ -1,0 +1,103 @@
+#include "options.hpp"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+using namespace std::chrono_literals;
+using hit::cli::parse_command_line;
+using hit::cli::parsed;
+
+namespace {
+parsed parse(std::vector<const char*> args) {
+  args.insert(args.begin(), "hit");
+  return parse_command_line(static_cast<int>(args.size()), args.data());
+}
+}  // namespace
+
+TEST(options, defaults_are_heys) {
+  const auto p = parse({"http://127.0.0.1:8080/"});
+  ASSERT_EQ(p.what, parsed::action::run) << p.message;
+  EXPECT_EQ(p.run.requests, 200u);
+  EXPECT_EQ(p.run.concurrency, 50u);
+  EXPECT_EQ(p.run.timeout, 20s);
+  EXPECT_EQ(p.run.rps, 0.0);
+  EXPECT_EQ(p.run.duration, 0s);
+  EXPECT_EQ(p.run.request.method, "GET");
+  EXPECT_TRUE(p.run.request.keepalive);
+  EXPECT_EQ(p.run.threads, std::max(1u, std::thread::hardware_concurrency()));
+  EXPECT_EQ(p.run.output, hit::cli::output_format::text);
+}
+
+TEST(options, duration_alone_means_no_count_limit) {
+  const auto p = parse({"-z", "1m30s", "http://h/"});
+  ASSERT_EQ(p.what, parsed::action::run) << p.message;
+  EXPECT_EQ(p.run.requests, 0u);
+  EXPECT_EQ(p.run.duration, 90s);
+  const auto both = parse({"-z", "10s", "-n", "5", "http://h/"});
+  EXPECT_EQ(both.run.requests, 5u);
+  EXPECT_EQ(both.run.duration, 10s);
+}
+
+TEST(options, everything_set) {
+  const auto p = parse({"-n",
+                        "10",
+                        "-c",
+                        "3",
+                        "--rps",
+                        "2.5",
+                        "-t",
+                        "500ms",
+                        "-m",
+                        "post",
+                        "-H",
+                        "A: 1",
+                        "-H",
+                        "B:2",
+                        "-d",
+                        "x=1",
+                        "--no-keepalive",
+                        "-o",
+                        "json",
+                        "--threads",
+                        "2",
+                        "http://h:81/p?q"});
+  ASSERT_EQ(p.what, parsed::action::run) << p.message;
+  const auto& r = p.run;
+  EXPECT_EQ(r.requests, 10u);
+  EXPECT_EQ(r.concurrency, 3u);
+  EXPECT_EQ(r.rps, 2.5);
+  EXPECT_EQ(r.timeout, 500ms);
+  EXPECT_EQ(r.request.method, "POST");
+  ASSERT_EQ(r.request.headers.size(), 2u);
+  EXPECT_EQ(r.request.headers[1], (std::pair<std::string, std::string>{"B", "2"}));
+  EXPECT_EQ(r.request.body, "x=1");
+  EXPECT_FALSE(r.request.keepalive);
+  EXPECT_EQ(r.output, hit::cli::output_format::json);
+  EXPECT_EQ(r.threads, 2u);
+  EXPECT_EQ(r.target.port, "81");
+  EXPECT_EQ(r.target.target, "/p?q");
+}
+
+TEST(options, serve_subcommand) {
+  const auto p = parse({"serve", "--listen", "[::1]:8081", "--threads", "2"});
+  ASSERT_EQ(p.what, parsed::action::serve) << p.message;
+  EXPECT_EQ(p.serve.address, "::1");
+  EXPECT_EQ(p.serve.port, "8081");
+  EXPECT_EQ(p.serve.threads, 2u);
+}
+
+TEST(options, errors_are_one_line_with_exit_code_2) {
+  for (auto args : std::vector<std::vector<const char*>>{{},
+                                                         {"-n", "-1", "http://h/"},
+                                                         {"-d", "a", "-D", "f", "http://h/"},
+                                                         {"-z", "0s", "http://h/"},
+                                                         {"-m", "GE T", "http://h/"},
+                                                         {"http://h/", "extra"}}) {
+    const auto p = parse(args);
+    EXPECT_EQ(p.what, parsed::action::exit);
+    EXPECT_EQ(p.exit_code, 2);
+    ASSERT_FALSE(p.message.empty());
+    EXPECT_EQ(p.message.find('\n'), p.message.size() - 1) << p.message;
+  }
+}

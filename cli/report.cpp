@@ -41,15 +41,15 @@ void latency_block(std::string& out, const char* title, const stats::histogram& 
     out += "  (no responses)\n";
     return;
   }
-  out += fmt::format("  fastest {:>9}   mean {:>9}   slowest {:>9}\n",
+  out += fmt::format("  {:>9} {:>9} {:>9}\n  {:>9} {:>9} {:>9}\n", "fastest", "mean", "slowest",
                      format_duration_ns(static_cast<double>(h.min())), format_duration_ns(h.mean()),
                      format_duration_ns(static_cast<double>(h.max())));
-  std::string line = " ";
+  std::string names = " ", values = " ";
   for (const auto& [key, p] : percentiles) {
-    line += fmt::format(" {} {}", percentile_label(key),
-                        format_duration_ns(static_cast<double>(h.percentile(p))));
+    names += fmt::format(" {:>9}", percentile_label(key));
+    values += fmt::format(" {:>9}", format_duration_ns(static_cast<double>(h.percentile(p))));
   }
-  out += line + "\n";
+  out += names + "\n" + values + "\n";
 }
 
 nlohmann::json latency_json(const stats::histogram& h) {
@@ -136,7 +136,7 @@ std::string text_report(const stats::summary& s, const run_context& ctx) {
     latency_block(out, "Latency:", s.latency);
   }
   if (s.latency.count() > 0) {
-    out += "\nLatency histogram:\n";
+    out += "\nLatency histogram (upper bound, count):\n";
     out += latency_histogram(s.latency);
   }
 

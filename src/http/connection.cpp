@@ -1,15 +1,14 @@
 // One connection's life: connect before the first request, then send a request and read its
-// response, one at a time, until the loop has no more work; close at the end. Everything here
-// runs on the owning loop's thread.
+// response, one at a time, until the loop has no more work; close at the end. A chain of
+// completion handlers on the owning loop's thread, with at most one operation in flight.
 //
-// Hot path per request: one write of the prebuilt request bytes, reads straight into the
-// connection's own buffer (Asio tries the read at once before waiting on epoll), a parse that
-// copies nothing, two clock reads, and counter updates in the loop's own summary. No
-// allocation: coroutine frames come from Asio's per-thread recycling allocator.
+// Hot path per request: one send of the prebuilt request bytes; one recv straight into the
+// connection's own buffer (Asio tries it at once, and after an exhausting read waits for epoll
+// instead of failing with EAGAIN); a parse that copies nothing; two clock reads; counter updates
+// in the loop's own summary. No allocation (handler_memory), no lock (UNSAFE concurrency hint),
+// no per-request timer (the loop's sweep).
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
+#include <boost/asio/bind_allocator.hpp>
 #include <cstring>
 
 #include "detail/classify.hpp"
@@ -17,131 +16,170 @@
 
 namespace hit::http::detail {
 namespace {
-
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t buffer_size = 8192;  // also the largest response header accepted (wrk: 8 KiB)
-
-void close_socket(connection& c) {
-  boost::system::error_code ignored;
-  c.socket.close(ignored);
-  c.buffered = 0;
-}
-
-void fail(connection& c, stats::error_kind kind) {
-  c.deadline = clock::time_point::max();
-  c.loop.summary.record_error(kind);
-  c.loop.publish();
-  close_socket(c);
-}
-
-// The `before` of the connection's lifecycle. Tries the endpoint that last worked first.
-asio::awaitable<std::optional<stats::error_kind>> connect(connection& c) {
-  event_loop& l = c.loop;
-  c.timed_out = false;
-  c.deadline = clock::now() + l.cfg.timeout;
-  boost::system::error_code last;
-  for (std::size_t i = 0; i < l.endpoints.size() && !c.timed_out; ++i) {
-    const std::size_t idx = (l.preferred_endpoint + i) % l.endpoints.size();
-    auto [ec] = co_await c.socket.async_connect(l.endpoints[idx], use_tuple);
-    if (!ec && !c.timed_out) {
-      l.preferred_endpoint = idx;
-      c.socket.set_option(asio::ip::tcp::no_delay(true), ec);
-      c.deadline = clock::time_point::max();
-      c.backoff = std::chrono::milliseconds(0);
-      ++l.summary.connections_opened;
-      co_return std::nullopt;
-    }
-    last = ec;
-    close_socket(c);
-  }
-  c.deadline = clock::time_point::max();
-  co_return c.timed_out ? stats::error_kind::connect_timeout : classify(last, true);
-}
-
-// Reads until the parser has a whole response. Returns the bytes it read, or the error kind.
-asio::awaitable<std::optional<stats::error_kind>> read_response(connection& c,
-                                                                std::uint64_t& bytes_in) {
-  c.parser.reset(c.loop.cfg.head);
-  for (;;) {
-    if (c.buffered > 0) {
-      std::size_t used = 0;
-      const auto st = c.parser.feed({c.buffer.data(), c.buffered}, used);
-      if (used > 0) {
-        c.buffered -= used;
-        if (c.buffered > 0) std::memmove(c.buffer.data(), c.buffer.data() + used, c.buffered);
-      }
-      if (st == parse_status::done) co_return std::nullopt;
-      if (st == parse_status::error) co_return stats::error_kind::malformed;
-      if (c.buffered == c.buffer.size()) co_return stats::error_kind::malformed;  // header > buffer
-    }
-    auto [ec, n] = co_await c.socket.async_read_some(
-        asio::buffer(c.buffer.data() + c.buffered, c.buffer.size() - c.buffered), use_tuple);
-    if (ec == asio::error::eof) {
-      if (c.parser.feed_eof() == parse_status::done) co_return std::nullopt;
-      co_return c.parser.got_header() ? stats::error_kind::malformed : stats::error_kind::closed;
-    }
-    if (ec) co_return classify(ec, false);
-    c.buffered += n;
-    bytes_in += n;
-  }
-}
-
 }  // namespace
 
 connection::connection(event_loop& l)
-    : loop(l), socket(l.io), timer(l.io), parser(buffer_size), buffer(buffer_size) {}
+    : loop_(l),
+      socket_(l.io.get_executor()),
+      timer_(l.io.get_executor()),
+      parser_(buffer_size),
+      buffer_(buffer_size) {}
 
-asio::awaitable<void> run_connection(connection& c) {
-  event_loop& l = c.loop;
-  const bool paced = l.pacer.has_value();
-  while (auto due = l.take_request()) {
-    if (paced && *due > clock::now()) {
-      c.timer.expires_at(*due);
-      co_await c.timer.async_wait(use_tuple);
-      if (l.stopping) break;  // taken but never sent: not a request
-    }
-    if (!c.socket.is_open()) {
-      if (auto err = co_await connect(c)) {
-        fail(c, *err);
-        // Back off before the next attempt so a refusing server is not hammered in a tight
-        // loop; the failed attempt was counted above.
-        c.backoff = std::min(std::chrono::milliseconds(100),
-                             std::max(std::chrono::milliseconds(1), c.backoff * 2));
-        c.timer.expires_after(c.backoff);
-        co_await c.timer.async_wait(use_tuple);
-        continue;
-      }
-    }
+template <class F>
+auto connection::bind(F&& f) {
+  return asio::bind_allocator(handler_allocator<int>(memory_), std::forward<F>(f));
+}
 
-    const auto sent = clock::now();
-    const auto intended = paced ? *due : sent;
-    if (paced) l.summary.send_lag.record(sent - intended);
-    c.timed_out = false;
-    c.deadline = sent + l.cfg.timeout;
+void connection::close_socket() {
+  boost::system::error_code ignored;
+  socket_.close(ignored);
+  buffered_ = 0;
+}
 
-    auto [wec, written] =
-        co_await asio::async_write(c.socket, asio::buffer(l.cfg.request), use_tuple);
-    if (wec) {
-      fail(c, c.timed_out ? stats::error_kind::timeout : classify(wec, false));
-      continue;
-    }
-    std::uint64_t bytes_in = 0;
-    if (auto err = co_await read_response(c, bytes_in)) {
-      fail(c, c.timed_out ? stats::error_kind::timeout : *err);
-      continue;
-    }
-    const auto done = clock::now();
-    c.deadline = clock::time_point::max();
-    l.summary.record_response(c.parser.status(), bytes_in, done - intended, done - sent);
-    l.publish();
-    if (!l.cfg.keepalive || !c.parser.keep_alive()) close_socket(c);
+void connection::expire(clock::time_point now) {
+  if (deadline_ <= now && !timed_out_) {
+    timed_out_ = true;
+    close_socket();  // the pending connect/read/write completes with an error
   }
-  // The `after` of the lifecycle.
-  close_socket(c);
-  if (--l.active == 0) {
-    l.sweep.cancel();
-    l.end_timer.cancel();
+}
+
+void connection::next() {
+  const auto due = loop_.take_request();
+  if (!due) return finish();
+  due_ = *due;
+  if (loop_.pacer && due_ > clock::now()) {
+    timer_.expires_at(due_);
+    timer_.async_wait(bind([this](const boost::system::error_code&) {
+      if (loop_.stopping) return finish();  // taken but never sent: not a request
+      start_request();
+    }));
+    return;
   }
+  start_request();
+}
+
+void connection::start_request() {
+  if (socket_.is_open()) return send();
+  begin_connect();
+}
+
+// The `before` of the connection's lifecycle. Tries the endpoint that last worked first.
+void connection::begin_connect() {
+  timed_out_ = false;
+  deadline_ = clock::now() + loop_.cfg.timeout;
+  attempt_ = 0;
+  connect_next();
+}
+
+void connection::connect_next() {
+  const auto& eps = loop_.endpoints;
+  socket_.async_connect(eps[(loop_.preferred_endpoint + attempt_) % eps.size()],
+                        bind([this](const boost::system::error_code& ec) { on_connect(ec); }));
+}
+
+void connection::on_connect(const boost::system::error_code& ec) {
+  if (!ec && !timed_out_) {
+    loop_.preferred_endpoint = (loop_.preferred_endpoint + attempt_) % loop_.endpoints.size();
+    boost::system::error_code ignored;
+    socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
+    deadline_ = clock::time_point::max();
+    backoff_ = std::chrono::milliseconds(0);
+    ++loop_.summary.connections_opened;
+    return send();
+  }
+  close_socket();
+  if (!timed_out_ && ++attempt_ < loop_.endpoints.size()) return connect_next();
+  deadline_ = clock::time_point::max();
+  const auto kind = timed_out_ ? stats::error_kind::connect_timeout : classify(ec, true);
+  loop_.summary.record_error(kind);
+  loop_.publish();
+  // Back off before the next attempt so that a refusing server is not hammered in a tight
+  // loop; the failed attempt was counted as a request.
+  backoff_ = std::min(std::chrono::milliseconds(100),
+                      std::max(std::chrono::milliseconds(1), backoff_ * 2));
+  timer_.expires_after(backoff_);
+  timer_.async_wait(bind([this](const boost::system::error_code&) { next(); }));
+}
+
+void connection::send() {
+  sent_ = clock::now();
+  if (loop_.pacer) {
+    loop_.summary.send_lag.record(sent_ - due_);
+  } else {
+    due_ = sent_;
+  }
+  timed_out_ = false;
+  deadline_ = sent_ + loop_.cfg.timeout;
+  written_ = 0;
+  write_some();
+}
+
+void connection::write_some() {
+  const auto& r = loop_.cfg.request;
+  socket_.async_write_some(
+      asio::buffer(r.data() + written_, r.size() - written_),
+      bind([this](const boost::system::error_code& ec, std::size_t n) { on_written(ec, n); }));
+}
+
+void connection::on_written(const boost::system::error_code& ec, std::size_t n) {
+  if (ec) return fail(timed_out_ ? stats::error_kind::timeout : classify(ec, false));
+  written_ += n;
+  if (written_ < loop_.cfg.request.size()) return write_some();
+  parser_.reset(loop_.cfg.head);
+  bytes_in_ = 0;
+  parse_or_read();
+}
+
+void connection::parse_or_read() {
+  if (buffered_ > 0) {
+    std::size_t used = 0;
+    const auto st = parser_.feed({buffer_.data(), buffered_}, used);
+    if (used > 0) {
+      buffered_ -= used;
+      if (buffered_ > 0) std::memmove(buffer_.data(), buffer_.data() + used, buffered_);
+    }
+    if (st == parse_status::done) return complete();
+    if (st == parse_status::error) return fail(stats::error_kind::malformed);
+    if (buffered_ == buffer_.size()) return fail(stats::error_kind::malformed);  // header > buffer
+  }
+  socket_.async_read_some(
+      asio::buffer(buffer_.data() + buffered_, buffer_.size() - buffered_),
+      bind([this](const boost::system::error_code& ec, std::size_t n) { on_read(ec, n); }));
+}
+
+void connection::on_read(const boost::system::error_code& ec, std::size_t n) {
+  if (ec == asio::error::eof && !timed_out_) {
+    if (parser_.feed_eof() == parse_status::done) return complete();
+    return fail(parser_.got_header() ? stats::error_kind::malformed : stats::error_kind::closed);
+  }
+  if (ec) return fail(timed_out_ ? stats::error_kind::timeout : classify(ec, false));
+  buffered_ += n;
+  bytes_in_ += n;
+  parse_or_read();
+}
+
+void connection::complete() {
+  const auto done = clock::now();
+  deadline_ = clock::time_point::max();
+  loop_.summary.record_response(parser_.status(), bytes_in_, done - due_, done - sent_);
+  loop_.publish();
+  if (!loop_.cfg.keepalive || !parser_.keep_alive()) close_socket();
+  next();
+}
+
+void connection::fail(stats::error_kind kind) {
+  deadline_ = clock::time_point::max();
+  loop_.summary.record_error(kind);
+  loop_.publish();
+  close_socket();
+  next();
+}
+
+// The `after` of the lifecycle.
+void connection::finish() {
+  close_socket();
+  loop_.connection_done();
 }
 
 }  // namespace hit::http::detail

@@ -1,9 +1,5 @@
 #include "hit/http/load_test.hpp"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <condition_variable>
 #include <exception>
 #include <limits>
@@ -21,14 +17,14 @@ event_loop::event_loop(const load_config& c, const std::vector<asio::ip::tcp::en
                        unsigned index, unsigned loops, clock::time_point t0)
     : cfg(c),
       endpoints(eps),
-      io(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO),
+      io(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE),
       start(t0),
       // This loop takes requests index, index + loops, ...: its share of the first n.
       budget(c.requests
                  ? (c.requests - std::min<std::uint64_t>(index, c.requests) + loops - 1) / loops
                  : std::numeric_limits<std::uint64_t>::max()),
-      sweep(io),
-      end_timer(io) {
+      sweep(io.get_executor()),
+      end_timer(io.get_executor()) {
   if (c.rate) pacer.emplace(*c.rate, index, loops);
 }
 
@@ -48,49 +44,48 @@ std::optional<clock::time_point> event_loop::take_request() {
 void event_loop::stop_sending() {
   stopping = true;
   for (auto& c : connections)
-    c.timer.cancel();  // wake pacing and back-off waits
+    c.wake();  // pacing and back-off waits end now
 }
 
-namespace {
-
-// Checks deadlines every `interval` rather than arming a timer per request: a timer per
-// request would cost a timerfd syscall each time the earliest deadline moves.
-asio::awaitable<void> sweep_deadlines(event_loop& l, std::chrono::nanoseconds interval) {
-  while (l.active > 0) {
-    l.sweep.expires_after(interval);
-    co_await l.sweep.async_wait(asio::as_tuple(asio::use_awaitable));
-    const auto now = clock::now();
-    for (auto& c : l.connections) {
-      if (c.deadline <= now && !c.timed_out) {
-        c.timed_out = true;
-        boost::system::error_code ignored;
-        c.socket.close(ignored);  // the pending connect/read/write completes with an error
-      }
-    }
+void event_loop::connection_done() {
+  if (--active == 0) {
+    sweep.cancel();
+    end_timer.cancel();
   }
 }
 
-void rethrow(const std::exception_ptr& e) {
-  if (e) std::rethrow_exception(e);
+// Checks deadlines and stop requests every `sweep_interval` rather than arming a timer per
+// request: a timer per request would cost a timerfd syscall each time the earliest deadline
+// moves.
+void event_loop::arm_sweep() {
+  sweep.expires_after(sweep_interval);
+  sweep.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || active == 0) return;
+    if (!stopping && stop_requested.load(std::memory_order_relaxed)) stop_sending();
+    const auto now = clock::now();
+    for (auto& c : connections)
+      c.expire(now);
+    publish();
+    arm_sweep();
+  });
 }
-
-}  // namespace
 
 void event_loop::run(unsigned n) {
   for (unsigned i = 0; i < n; ++i)
     connections.emplace_back(*this);
   active = n;
-  for (auto& c : connections)
-    asio::co_spawn(io, run_connection(c), rethrow);
-  const auto interval = std::clamp<std::chrono::nanoseconds>(
-      cfg.timeout / 10, std::chrono::milliseconds(1), std::chrono::milliseconds(100));
-  asio::co_spawn(io, sweep_deadlines(*this, interval), rethrow);
+  // Also the latency of a stop request: at most 50 ms.
+  sweep_interval = std::clamp<std::chrono::nanoseconds>(
+      cfg.timeout / 10, std::chrono::milliseconds(1), std::chrono::milliseconds(50));
+  arm_sweep();
   if (cfg.duration.count() > 0) {
     end_timer.expires_at(start + cfg.duration);
-    end_timer.async_wait([this](boost::system::error_code ec) {
+    end_timer.async_wait([this](const boost::system::error_code& ec) {
       if (!ec) stop_sending();
     });
   }
+  for (auto& c : connections)
+    c.start();
   io.run();
   summary.elapsed = clock::now() - start;
   publish();
@@ -162,10 +157,8 @@ void load_test::start() {
 }
 
 void load_test::request_stop() {
-  for (auto& l : impl_->loops) {
-    auto* loop = l.get();
-    boost::asio::post(loop->io, [loop] { loop->stop_sending(); });
-  }
+  for (auto& l : impl_->loops)
+    l->stop_requested.store(true, std::memory_order_relaxed);
 }
 
 bool load_test::wait_for(std::chrono::nanoseconds d) {

@@ -1,11 +1,11 @@
 #pragma once
 // The state one engine thread owns: its io_context, its connections, its summary, its share of
-// the request budget and of the rate schedule. Touched only by that thread, except `published`
-// (relaxed stores here, relaxed loads by the progress display) and `io` (stop requests are
-// posted to it).
+// the request budget and of the rate schedule. Touched only by that thread, except
+// `stop_requested` (set by any thread, polled by the loop's sweep) and `published` (relaxed
+// stores here, relaxed loads by the progress display). Because no other thread ever touches the
+// io_context, it runs with BOOST_ASIO_CONCURRENCY_HINT_UNSAFE: no locks inside Asio.
 
 #include <atomic>
-#include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -15,6 +15,7 @@
 #include <optional>
 #include <vector>
 
+#include "detail/handler_memory.hpp"
 #include "hit/flow/rate_schedule.hpp"
 #include "hit/http/load_test.hpp"
 #include "hit/http/response_parser.hpp"
@@ -24,23 +25,59 @@ namespace hit::http::detail {
 
 using clock = std::chrono::steady_clock;
 namespace asio = boost::asio;
+// Concrete executor types: no type-erased any_io_executor dispatch on the hot path.
+using executor = asio::io_context::executor_type;
+using socket_type = asio::basic_stream_socket<asio::ip::tcp, executor>;
+using timer_type = asio::basic_waitable_timer<clock, asio::wait_traits<clock>, executor>;
 
 struct event_loop;
 
 // One connection: a worker that connects (before), runs requests one at a time (process) and
-// closes (after). Its buffers are allocated once, when the run starts.
-struct connection {
+// closes (after). A chain of completion handlers, at most one operation in flight; its buffers
+// and its handler memory are allocated once, when the run starts. See connection.cpp.
+class connection {
+ public:
   explicit connection(event_loop& l);
+  void start() { next(); }
+  // Called by the loop's sweep: closes the socket if the current connect or request is past its
+  // deadline, which completes the pending operation with an error counted as a timeout.
+  void expire(clock::time_point now);
+  // Ends a pacing or back-off wait early (the loop is stopping).
+  void wake() { timer_.cancel(); }
 
-  event_loop& loop;
-  asio::ip::tcp::socket socket;
-  asio::steady_timer timer;  // pacing and reconnect back-off waits
-  response_parser parser;
-  std::vector<char> buffer;  // received bytes; [0, buffered) are not parsed yet
-  std::size_t buffered = 0;
-  clock::time_point deadline = clock::time_point::max();  // of the current connect or request
-  bool timed_out = false;  // set by the loop's sweep when `deadline` passed
-  std::chrono::milliseconds backoff{0};
+ private:
+  void next();
+  void start_request();
+  void begin_connect();
+  void connect_next();
+  void on_connect(const boost::system::error_code& ec);
+  void send();
+  void write_some();
+  void on_written(const boost::system::error_code& ec, std::size_t n);
+  void parse_or_read();
+  void on_read(const boost::system::error_code& ec, std::size_t n);
+  void complete();
+  void fail(stats::error_kind kind);
+  void finish();
+  void close_socket();
+  template <class F>
+  auto bind(F&& f);
+
+  event_loop& loop_;
+  socket_type socket_;
+  timer_type timer_;  // pacing and reconnect back-off waits
+  response_parser parser_;
+  std::vector<char> buffer_;  // received bytes; [0, buffered_) are not parsed yet
+  std::size_t buffered_ = 0;
+  std::size_t written_ = 0;
+  std::uint64_t bytes_in_ = 0;
+  std::size_t attempt_ = 0;  // endpoint being tried by the current connect
+  clock::time_point due_{};
+  clock::time_point sent_{};
+  clock::time_point deadline_ = clock::time_point::max();  // of the current connect or request
+  bool timed_out_ = false;
+  std::chrono::milliseconds backoff_{0};
+  handler_memory memory_;
 };
 
 struct alignas(64) published_counters {
@@ -54,11 +91,13 @@ struct event_loop {
 
   // Runs every connection of this loop to the end. Called on the loop's own thread.
   void run(unsigned connections);
-  // Stops sending; in-flight requests finish. Runs on the loop's thread (post it).
+  // Stops sending; in-flight requests finish. On the loop's thread.
   void stop_sending();
+  // A connection has ended; the last one ends the loop.
+  void connection_done();
 
-  // Takes the next request to send, if any: its intended start time, or nullopt when this
-  // loop's budget, the duration or the schedule is exhausted.
+  // Takes the next request to send, if any: its due time (meaningful when paced), or nullopt
+  // when this loop's budget, the duration or the schedule is exhausted.
   std::optional<clock::time_point> take_request();
   void publish() noexcept {
     published.done.store(summary.requests, std::memory_order_relaxed);
@@ -73,14 +112,17 @@ struct event_loop {
   std::optional<flow::pacer> pacer;
   bool stopping = false;
   std::size_t preferred_endpoint = 0;  // the endpoint that last accepted a connection
-  std::deque<connection> connections;  // stable addresses for the coroutines
-  unsigned active = 0;                 // connections whose coroutine is still running
-  asio::steady_timer sweep;            // request/connect timeouts, checked periodically
-  asio::steady_timer end_timer;        // the -z duration
+  std::deque<connection> connections;  // stable addresses for the handlers
+  unsigned active = 0;                 // connections not yet finished
+  timer_type sweep;                    // deadlines and stop requests, checked periodically
+  timer_type end_timer;                // the -z duration
+  std::chrono::nanoseconds sweep_interval{};
   stats::summary summary;
   published_counters published;
-};
+  alignas(64) std::atomic<bool> stop_requested{false};  // any thread -> this loop
 
-asio::awaitable<void> run_connection(connection& c);
+ private:
+  void arm_sweep();
+};
 
 }  // namespace hit::http::detail

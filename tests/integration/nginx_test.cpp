@@ -41,21 +41,23 @@ bool accepting(unsigned short port) {
 TEST(nginx, two_thousand_requests_all_200) {
   const char* nginx = "/usr/sbin/nginx";
   if (!std::filesystem::exists(nginx)) GTEST_SKIP() << "nginx is not installed (scripts/setup)";
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("hit-nginx-" + std::to_string(getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("hit-nginx-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir / "logs");
   const unsigned short port = free_port();
-  std::ofstream(dir / "nginx.conf") << "worker_processes 1;\ndaemon off;\nmaster_process off;\n"
-                                    << "error_log " << (dir / "logs/error.log").string() << ";\n"
-                                    << "pid " << (dir / "nginx.pid").string() << ";\n"
-                                    << "events { worker_connections 1024; }\n"
-                                    << "http { access_log off; keepalive_requests 100000;\n"
-                                    << "  client_body_temp_path " << dir.string() << ";\n"
-                                    << "  server { listen 127.0.0.1:" << port << ";\n"
-                                    << "    location / { return 200 \"hello from nginx\\n\"; } } }\n";
+  std::ofstream(dir / "nginx.conf")
+      << "worker_processes 1;\ndaemon off;\nmaster_process off;\n"
+      << "error_log " << (dir / "logs/error.log").string() << ";\n"
+      << "pid " << (dir / "nginx.pid").string() << ";\n"
+      << "events { worker_connections 1024; }\n"
+      << "http { access_log off; keepalive_requests 100000;\n"
+      << "  client_body_temp_path " << dir.string() << ";\n"
+      << "  server { listen 127.0.0.1:" << port << ";\n"
+      << "    location / { return 200 \"hello from nginx\\n\"; } } }\n";
   auto srv = hit::test::spawn(
       {nginx, "-p", dir.string(), "-c", (dir / "nginx.conf").string(), "-e", "stderr"});
-  for (int i = 0; i < 100 && !accepting(port); ++i) usleep(50'000);
+  for (int i = 0; i < 100 && !accepting(port); ++i)
+    usleep(50'000);
   ASSERT_TRUE(accepting(port)) << "nginx did not start";
 
   const auto r = hit::test::run_hit(

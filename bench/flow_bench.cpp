@@ -85,10 +85,8 @@ void BM_elastic_pool_idle_cpu(benchmark::State& state) {
   for (auto _ : state) {
     flow::elastic_pool<noop_worker> pool({.min_workers = 8, .max_workers = 8, .idle_timeout = 10s},
                                          [] { return noop_worker{}; });
-    for (std::uint64_t i = 0; i < 1000; ++i)
-      (void)pool.submit(std::uint64_t{i});
-    while (pool.metrics().processed < 1000)
-      std::this_thread::sleep_for(1ms);
+    for (std::uint64_t i = 0; i < 1000; ++i) (void)pool.submit(std::uint64_t{i});
+    while (pool.metrics().processed < 1000) std::this_thread::sleep_for(1ms);
     std::this_thread::sleep_for(100ms);
     const double before = process_cpu_seconds();
     const auto t0 = std::chrono::steady_clock::now();

@@ -43,8 +43,12 @@ void parse_with_beast(benchmark::State& state, const std::string& wire) {
   state.SetItemsProcessed(state.iterations());
 }
 
-void BM_parse_beast_small(benchmark::State& s) { parse_with_beast(s, small_response); }
-void BM_parse_beast_chunked(benchmark::State& s) { parse_with_beast(s, chunked_response()); }
+void BM_parse_beast_small(benchmark::State& s) {
+  parse_with_beast(s, small_response);
+}
+void BM_parse_beast_chunked(benchmark::State& s) {
+  parse_with_beast(s, chunked_response());
+}
 
 // The alternative the issue named: Debian's libhttp-parser (nodejs/http-parser 2.9).
 struct hp_counts {
@@ -76,7 +80,9 @@ void parse_with_http_parser(benchmark::State& state, const std::string& wire) {
   state.SetItemsProcessed(state.iterations());
 }
 
-void BM_parse_http_parser_small(benchmark::State& s) { parse_with_http_parser(s, small_response); }
+void BM_parse_http_parser_small(benchmark::State& s) {
+  parse_with_http_parser(s, small_response);
+}
 void BM_parse_http_parser_chunked(benchmark::State& s) {
   parse_with_http_parser(s, chunked_response());
 }

@@ -40,6 +40,14 @@ bool wait_signal(const sigset_t& set, std::chrono::nanoseconds d) {
   return sigtimedwait(&set, nullptr, &ts) > 0;
 }
 
+// The most connections the hard descriptor limit allows.
+unsigned fd_capacity() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_max == RLIM_INFINITY) return 1u << 20;
+  return lim.rlim_max > 128 ? static_cast<unsigned>(std::min<rlim_t>(lim.rlim_max - 64, 1u << 20))
+                            : 64;
+}
+
 // Each connection needs a descriptor; raise the soft limit when the hard limit allows.
 bool ensure_fd_limit(unsigned connections, std::string& error) {
   const rlim_t needed = static_cast<rlim_t>(connections) + 64;
@@ -64,6 +72,12 @@ void show_progress(const http::progress& p, const cli::run_options& o) {
   const double secs = std::chrono::duration<double>(p.elapsed).count();
   const double rate = secs > 0 ? static_cast<double>(p.done) / secs : 0;
   std::string eta;
+  if (o.schedule && o.schedule->total() && rate > 0) {
+    const double left =
+        std::max(0.0, static_cast<double>(*o.schedule->total()) - static_cast<double>(p.done)) /
+        rate;
+    eta = fmt::format("  ETA {}", stats::format_duration_ns(left * 1e9));
+  }
   if (o.requests > 0 && rate > 0) {
     const double left = static_cast<double>(o.requests - std::min(o.requests, p.done)) / rate;
     eta = fmt::format("  ETA {}", stats::format_duration_ns(left * 1e9));
@@ -79,9 +93,15 @@ void show_progress(const http::progress& p, const cli::run_options& o) {
   std::fflush(stderr);
 }
 
-int run(const cli::run_options& o) {
+int run(cli::run_options o) {
   std::string err;
-  if (!ensure_fd_limit(o.concurrency, err)) {
+  // The default cap of the open model shrinks to what the descriptor limit allows; a cap the
+  // user asked for is checked like -c.
+  if (o.open_model && !o.max_workers_given) {
+    o.max_workers = std::min(o.max_workers, fd_capacity());
+    o.workers = std::min(o.workers, o.max_workers);
+  }
+  if (!ensure_fd_limit(o.open_model ? o.max_workers : o.concurrency, err)) {
     std::fprintf(stderr, "hit: %s\n", err.c_str());
     return cli::exit_failure;
   }
@@ -97,6 +117,13 @@ int run(const cli::run_options& o) {
   cfg.threads = o.threads;
   cfg.timeout = o.timeout;
   if (o.rps > 0) cfg.rate = flow::rate_schedule::constant(o.rps);
+  if (o.open_model) {
+    cfg.model = http::load_model::open;
+    cfg.rate = o.schedule;
+    cfg.min_connections = o.workers;
+    cfg.max_connections = o.max_workers;
+    cfg.idle_timeout = o.idle_timeout;
+  }
 
   const sigset_t signals = block_stop_signals();
   http::load_test test(std::move(cfg));
@@ -147,6 +174,8 @@ int serve(const cli::serve_options& o) {
   cfg.port = o.port;
   cfg.threads = o.threads;
   cfg.body_size = o.body_size;
+  cfg.pause_at = o.pause_at;
+  cfg.pause_for = o.pause_for;
   std::unique_ptr<http::server> srv;
   try {
     srv = std::make_unique<http::server>(cfg);

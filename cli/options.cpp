@@ -1,6 +1,7 @@
 #include "options.hpp"
 
 #include <CLI/CLI.hpp>
+#include <cmath>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -17,6 +18,9 @@ Examples:
   hit -n 100000 -c 100 http://127.0.0.1:8080/     a fixed number of requests
   hit -z 30s -c 20 http://127.0.0.1:8080/api      for a duration
   hit -n 1000 --rps 200 http://127.0.0.1:8080/    at most 200 requests per second in all
+  hit --rate 500 -z 30s http://127.0.0.1:8080/    open model: 500 new requests per second
+  hit --rate 100:2000 -z 1m http://127.0.0.1:8080/          ramp the rate over the duration
+  hit --stages 30s:100,1m:500,30s:0 http://127.0.0.1:8080/  k6-style stages
   hit -m POST -H 'Content-Type: application/json' -d '{"a":1}' http://127.0.0.1:8080/
   hit -o json -n 1000 http://127.0.0.1:8080/ | jq .latency_s.p99
   hit serve --listen 127.0.0.1:8080               the embedded test server
@@ -61,6 +65,41 @@ std::pair<std::string, std::string> header_arg(const std::string& h) {
   if (name.find_first_of(" \t\r\n") != std::string::npos)
     throw error_exit{"header '" + h + "' has a bad name"};
   return {name, trim(h.substr(colon + 1))};
+}
+
+double rate_arg(const std::string& text, const char* what) {
+  try {
+    std::size_t used = 0;
+    const double v = std::stod(text, &used);
+    if (used == text.size() && std::isfinite(v) && v >= 0) return v;
+  } catch (const std::exception&) {
+  }
+  throw error_exit{std::string("bad rate '") + text + "' in " + what +
+                   ": use requests per second, e.g. 500 or 0.5"};
+}
+
+// "30s:100,1m:500,30s:0": ramp to 100/s over 30 s, to 500/s over 1 min, to 0 over 30 s.
+flow::rate_schedule stages_arg(const std::string& text) {
+  std::vector<std::pair<std::chrono::nanoseconds, double>> stages;
+  std::size_t pos = 0;
+  while (pos <= text.size()) {
+    const auto comma = text.find(',', pos);
+    const std::string stage =
+        text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    const auto colon = stage.find(':');
+    if (colon == std::string::npos)
+      throw error_exit{"bad stage '" + stage + "' in --stages: use DURATION:RATE, e.g. 30s:100"};
+    const auto d = stats::parse_duration(stage.substr(0, colon));
+    if (!d || d->count() <= 0)
+      throw error_exit{"bad duration in stage '" + stage + "': use e.g. 30s, 1m"};
+    stages.emplace_back(*d, rate_arg(stage.substr(colon + 1), "--stages"));
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
+  }
+  bool any = false;
+  for (const auto& st : stages) any = any || st.second > 0;
+  if (!any) throw error_exit{"--stages never rises above 0 requests per second"};
+  return flow::rate_schedule::stages(0, stages);
 }
 
 std::pair<std::string, std::string> split_listen(const std::string& s) {
@@ -111,6 +150,27 @@ parsed parse_command_line(int argc, const char* const* argv) {
   app.add_option("-o,--output", output, "Report format: text or json")->capture_default_str();
   app.add_option("--threads", threads, "Event-loop threads [default: number of cores]");
 
+  std::string rate, stages;
+  long long workers = 10, max_workers = 10000;
+  std::string idle_timeout = "5s";
+  auto* rate_opt = app.add_option(
+      "--rate", rate,
+      "Open model: start R requests per second whatever the server does; R1:R2 ramps over -z");
+  auto* stages_opt = app.add_option(
+      "--stages", stages, "Open model: k6-style rate stages from 0, e.g. 30s:100,1m:500,30s:0");
+  auto* workers_opt =
+      app.add_option("--workers", workers, "Open model: connections opened at the start and kept")
+          ->capture_default_str();
+  auto* max_workers_opt =
+      app.add_option("--max-workers", max_workers,
+                     "Open model: most connections; beyond, due requests wait (counted late)")
+          ->capture_default_str();
+  auto* idle_opt = app.add_option("--idle-timeout", idle_timeout,
+                                  "Open model: retire connections idle this long")
+                       ->capture_default_str();
+  auto* concurrency_opt = app.get_option("--concurrency");
+  auto* rps_opt = app.get_option("--rps");
+
   auto* serve = app.add_subcommand("serve", "Run the embedded test server (for demos and tests)");
   std::string listen = "127.0.0.1:0";
   long long serve_threads = 1;
@@ -120,6 +180,10 @@ parsed parse_command_line(int argc, const char* const* argv) {
   serve->add_option("--threads", serve_threads, "Server threads")->capture_default_str();
   serve->add_option("--body-size", body_size, "Default response body size in bytes")
       ->capture_default_str();
+  std::string pause_at, pause_for;
+  serve->add_option("--pause-at", pause_at,
+                    "Stall every response from this long after the first request...");
+  serve->add_option("--pause-for", pause_for, "...for this long (a coordinated-omission demo)");
   serve->footer(
       "\nPer-request knobs in the query string: delay=100ms status=503 size=16384 chunked=1\n"
       "close=1 (close after the response) reset=1 (RST instead of a response).\n"
@@ -134,6 +198,8 @@ parsed parse_command_line(int argc, const char* const* argv) {
       out.serve.threads = positive<unsigned>(serve_threads, "--threads");
       if (body_size < 0) throw error_exit{"--body-size must be >= 0"};
       out.serve.body_size = static_cast<std::size_t>(body_size);
+      if (!pause_at.empty()) out.serve.pause_at = duration_arg(pause_at, "--pause-at");
+      if (!pause_for.empty()) out.serve.pause_for = duration_arg(pause_for, "--pause-for");
       out.what = parsed::action::serve;
       return out;
     }
@@ -163,15 +229,61 @@ parsed parse_command_line(int argc, const char* const* argv) {
       throw error_exit{"--rps must be >= 0, got " + std::to_string(rps)};
     r.rps = rps;
     r.timeout = duration_arg(timeout, "timeout");
+
+    r.open_model = rate_opt->count() > 0 || stages_opt->count() > 0;
+    if (!r.open_model) {
+      for (auto* o : {workers_opt, max_workers_opt, idle_opt})
+        if (o->count() > 0)
+          throw error_exit{o->get_name() + " goes with --rate or --stages (the open model)"};
+    } else {
+      if (rate_opt->count() > 0 && stages_opt->count() > 0)
+        throw error_exit{"use --rate or --stages, not both"};
+      if (rps_opt->count() > 0)
+        throw error_exit{
+            "--rps limits the closed model; with --rate/--stages the rate is the schedule"};
+      if (concurrency_opt->count() > 0)
+        throw error_exit{
+            "with --rate/--stages connections are elastic: use --workers and --max-workers, not "
+            "-c"};
+      if (!rate.empty()) {
+        const auto colon = rate.find(':');
+        if (colon == std::string::npos) {
+          const double v = rate_arg(rate, "--rate");
+          if (v <= 0) throw error_exit{"--rate must be positive"};
+          r.schedule = flow::rate_schedule::constant(v);
+        } else {
+          const double from = rate_arg(rate.substr(0, colon), "--rate");
+          const double to = rate_arg(rate.substr(colon + 1), "--rate");
+          if (r.duration.count() <= 0)
+            throw error_exit{"a ramp (--rate " + rate +
+                             ") runs over the duration: add -z, e.g. -z 1m"};
+          if (from <= 0 && to <= 0) throw error_exit{"--rate " + rate + " never rises above 0"};
+          r.schedule = flow::rate_schedule::ramp(from, to, r.duration);
+        }
+        r.schedule_text = rate;
+        r.schedule_option = "--rate";
+      } else {
+        r.schedule = stages_arg(stages);
+        r.schedule_text = stages;
+        r.schedule_option = "--stages";
+        // The stages end the run; -n still caps it.
+        if (requests_opt->count() == 0 && duration.empty()) r.requests = 0;
+      }
+      r.workers = static_cast<unsigned>(std::max(0LL, workers));
+      if (workers < 0) throw error_exit{"--workers must be >= 0"};
+      r.max_workers = positive<unsigned>(max_workers, "--max-workers");
+      r.max_workers_given = max_workers_opt->count() > 0;
+      if (r.workers > r.max_workers) throw error_exit{"--workers is above --max-workers"};
+      r.idle_timeout = duration_arg(idle_timeout, "idle timeout");
+      if (r.idle_timeout.count() <= 0) throw error_exit{"--idle-timeout must be positive"};
+    }
     if (r.timeout.count() <= 0) throw error_exit{"timeout must be positive"};
 
     if (method.empty() || method.find_first_of(" \t\r\n") != std::string::npos)
       throw error_exit{"bad method '" + method + "'"};
-    for (auto& c : method)
-      c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    for (auto& c : method) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     r.request.method = method;
-    for (const auto& h : headers)
-      r.request.headers.push_back(header_arg(h));
+    for (const auto& h : headers) r.request.headers.push_back(header_arg(h));
     if (!body.empty() && !body_file.empty()) throw error_exit{"use -d or -D, not both"};
     r.request.body = body;
     if (!body_file.empty()) {

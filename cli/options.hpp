@@ -31,7 +31,16 @@ struct run_options {
   std::chrono::nanoseconds duration{0};  // 0: no time limit
   unsigned concurrency = 50;
   unsigned threads = 1;
-  double rps = 0;  // 0: as fast as possible
+  double rps = 0;  // closed model's rate limit; 0: as fast as possible
+  // Open model (--rate / --stages): requests start on this schedule, on elastic connections.
+  bool open_model = false;
+  std::optional<flow::rate_schedule> schedule;
+  std::string schedule_text;    // as the user gave it, for the report
+  std::string schedule_option;  // "--rate" or "--stages"
+  unsigned workers = 10;
+  unsigned max_workers = 10000;
+  bool max_workers_given = false;
+  std::chrono::nanoseconds idle_timeout{std::chrono::seconds(5)};
   std::chrono::nanoseconds timeout{std::chrono::seconds(20)};
   output_format output = output_format::text;
 };
@@ -41,6 +50,8 @@ struct serve_options {
   std::string port = "0";
   unsigned threads = 1;
   std::size_t body_size = 14;
+  std::chrono::nanoseconds pause_at{0};
+  std::chrono::nanoseconds pause_for{0};
 };
 
 struct parsed {

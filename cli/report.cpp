@@ -57,8 +57,7 @@ nlohmann::json latency_json(const stats::histogram& h) {
   j["fastest"] = static_cast<double>(h.min()) / 1e9;
   j["slowest"] = static_cast<double>(h.max()) / 1e9;
   j["mean"] = h.mean() / 1e9;
-  for (const auto& [key, p] : percentiles)
-    j[key] = static_cast<double>(h.percentile(p)) / 1e9;
+  for (const auto& [key, p] : percentiles) j[key] = static_cast<double>(h.percentile(p)) / 1e9;
   return j;
 }
 
@@ -92,14 +91,27 @@ std::vector<bin> histogram_bins(const stats::histogram& h, int rows) {
   return bins;
 }
 
+// The schedule's average rate over the part of the run that sent requests.
+double scheduled_rate(const stats::summary& s, const run_options& o) {
+  if (o.open_model && o.schedule) {
+    if (s.last_send.count() <= 0) return o.schedule->rate_at(std::chrono::nanoseconds(0));
+    return static_cast<double>(o.schedule->count_before(s.last_send) - 1) /
+           std::chrono::duration<double>(s.last_send).count();
+  }
+  return o.rps;
+}
+
+bool paced(const run_options& o) {
+  return o.open_model || o.rps > 0;
+}
+
 }  // namespace
 
 std::string latency_histogram(const stats::histogram& h, int rows, int width) {
   std::string out;
   const auto bins = histogram_bins(h, rows);
   std::uint64_t top = 0;
-  for (const auto& b : bins)
-    top = std::max(top, b.count);
+  for (const auto& b : bins) top = std::max(top, b.count);
   for (const auto& b : bins) {
     const int bar = top ? static_cast<int>(std::lround(static_cast<double>(b.count) * width /
                                                        static_cast<double>(top)))
@@ -120,15 +132,38 @@ std::string text_report(const stats::summary& s, const run_context& ctx) {
                      s.successes);
   out += fmt::format("  Errors:        {}\n", s.errors);
   out += fmt::format("  Duration:      {}\n", format_duration_ns(s.seconds() * 1e9));
-  out += fmt::format("  Requests/sec:  {:.1f}", s.rps());
-  if (o.rps > 0) out += fmt::format(" (target {:.1f})", o.rps);
-  out += "\n";
+  out += fmt::format("  Requests/sec:  {:.1f} completed\n", s.rps());
   out += fmt::format("  Received:      {} ({}/s)\n", bytes_text(static_cast<double>(s.bytes)),
                      bytes_text(s.seconds() > 0 ? static_cast<double>(s.bytes) / s.seconds() : 0));
-  out += fmt::format("  Connections:   {} concurrent, {} opened\n", o.concurrency,
-                     s.connections_opened);
+  if (o.open_model) {
+    out += fmt::format("\nOpen model ({} {}):\n", o.schedule_option, o.schedule_text);
+  } else if (o.rps > 0) {
+    out += fmt::format("\nPacing (--rps {}):\n", o.rps);
+  }
+  if (paced(o)) {
+    out += fmt::format("  Sent/sec:      {:.1f} (scheduled {:.1f})\n", s.send_rate(),
+                       scheduled_rate(s, o));
+    out += fmt::format("  Send lag:      p50 {}  p99 {}  max {}\n",
+                       format_duration_ns(static_cast<double>(s.send_lag.percentile(50))),
+                       format_duration_ns(static_cast<double>(s.send_lag.percentile(99))),
+                       format_duration_ns(static_cast<double>(s.send_lag.max())));
+  }
+  if (o.open_model) {
+    out += fmt::format("  Late:          {} (found no idle connection with {} open)\n", s.late,
+                       o.max_workers);
+    if (s.not_sent)
+      out += fmt::format("  Not sent:      {} (due when the run stopped)\n", s.not_sent);
+    out += fmt::format(
+        "  Connections:   peak {}, opened {}, closed {}, retired idle {} (--workers {}, "
+        "--max-workers {}, --idle-timeout {})\n",
+        s.peak_connections, s.connections_opened, s.connections_closed, s.connections_retired,
+        o.workers, o.max_workers, format_duration_ns(static_cast<double>(o.idle_timeout.count())));
+  } else {
+    out += fmt::format("  Connections:   {} concurrent, {} opened\n", o.concurrency,
+                       s.connections_opened);
+  }
 
-  if (o.rps > 0) {
+  if (paced(o)) {
     latency_block(out,
                   "Latency (from each request's scheduled start; includes waiting):", s.latency);
     latency_block(out, "Service time (from actual send):", s.service_time);
@@ -174,11 +209,29 @@ nlohmann::json json_report(const stats::summary& s, const run_context& ctx) {
   j["rps"] = s.rps();
   j["duration_s"] = s.seconds();
   j["bytes"] = s.bytes;
-  j["concurrency"] = o.concurrency;
+  j["model"] = o.open_model ? "open" : "closed";
+  if (!o.open_model) j["concurrency"] = o.concurrency;
   j["connections_opened"] = s.connections_opened;
-  if (o.rps > 0) j["target_rps"] = o.rps;
+  j["connections"] = {{"peak", s.peak_connections},
+                      {"opened", s.connections_opened},
+                      {"closed", s.connections_closed},
+                      {"retired_idle", s.connections_retired}};
+  if (paced(o)) {
+    j["target_rps"] = scheduled_rate(s, o);
+    j["achieved_rps"] = s.send_rate();
+    j["send_lag_s"] = {{"p50", static_cast<double>(s.send_lag.percentile(50)) / 1e9},
+                       {"p99", static_cast<double>(s.send_lag.percentile(99)) / 1e9},
+                       {"max", static_cast<double>(s.send_lag.max()) / 1e9}};
+  }
+  if (o.open_model) {
+    j["schedule"] = o.schedule_text;
+    j["late"] = s.late;
+    j["not_sent"] = s.not_sent;
+    j["workers"] = o.workers;
+    j["max_workers"] = o.max_workers;
+  }
   j["latency_s"] = latency_json(s.latency);
-  if (o.rps > 0) j["service_time_s"] = latency_json(s.service_time);
+  if (paced(o)) j["service_time_s"] = latency_json(s.service_time);
   nlohmann::json hist = nlohmann::json::array();
   for (const auto& b : histogram_bins(s.latency, 10))
     hist.push_back({{"le_s", b.hi / 1e9}, {"count", b.count}});

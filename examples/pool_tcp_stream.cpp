@@ -76,8 +76,7 @@ class line_server {
           fds.erase(fds.begin() + static_cast<std::ptrdiff_t>(i));
           continue;
         }
-        for (ssize_t k = 0; k < n; ++k)
-          lines_ += buf[k] == '\n';
+        for (ssize_t k = 0; k < n; ++k) lines_ += buf[k] == '\n';
       }
     }
   }
@@ -178,8 +177,7 @@ int main() {
     if (pool.submit(tagging{i}) != flow::submit_status::ok) return 1;
     peak = std::max(peak, pool.metrics().workers);
   }
-  while (pool.metrics().processed < burst)
-    std::this_thread::sleep_for(5ms);
+  while (pool.metrics().processed < burst) std::this_thread::sleep_for(5ms);
   std::printf("burst done: peak %zu workers\n", peak);
 
   // Idle: the pool shrinks back to min_workers.

@@ -32,8 +32,11 @@ auto connection::bind(F&& f) {
 }
 
 void connection::close_socket() {
-  boost::system::error_code ignored;
-  socket_.close(ignored);
+  if (socket_.is_open()) {
+    ++loop_.summary.connections_closed;
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+  }
   buffered_ = 0;
 }
 
@@ -44,10 +47,24 @@ void connection::expire(clock::time_point now) {
   }
 }
 
+void connection::open() {
+  has_request_ = false;
+  begin_connect();
+}
+
+void connection::run(clock::time_point due) {
+  due_ = due;
+  has_request_ = true;
+  start_request();
+}
+
 void connection::next() {
+  has_request_ = false;
+  if (loop_.cfg.model == load_model::open) return loop_.connection_free(*this);
   const auto due = loop_.take_request();
   if (!due) return finish();
   due_ = *due;
+  has_request_ = true;
   if (loop_.pacer && due_ > clock::now()) {
     timer_.expires_at(due_);
     timer_.async_wait(bind([this](const boost::system::error_code&) {
@@ -86,14 +103,22 @@ void connection::on_connect(const boost::system::error_code& ec) {
     deadline_ = clock::time_point::max();
     backoff_ = std::chrono::milliseconds(0);
     ++loop_.summary.connections_opened;
+    if (!has_request_) return loop_.connection_ready(*this);
     return send();
   }
   close_socket();
   if (!timed_out_ && ++attempt_ < loop_.endpoints.size()) return connect_next();
   deadline_ = clock::time_point::max();
   const auto kind = timed_out_ ? stats::error_kind::connect_timeout : classify(ec, true);
-  loop_.summary.record_error(kind);
-  loop_.publish();
+  if (has_request_) {
+    loop_.summary.record_error(kind);
+    loop_.publish();
+  }
+  if (loop_.cfg.model == load_model::open) {
+    const bool had_request = has_request_;
+    has_request_ = false;
+    return loop_.connection_failed(*this, kind, had_request);
+  }
   // Back off before the next attempt so that a refusing server is not hammered in a tight
   // loop; the failed attempt was counted as a request.
   backoff_ = std::min(std::chrono::milliseconds(100),
@@ -106,6 +131,7 @@ void connection::send() {
   sent_ = clock::now();
   if (loop_.pacer) {
     loop_.summary.send_lag.record(sent_ - due_);
+    loop_.summary.last_send = sent_ - loop_.start;
   } else {
     due_ = sent_;
   }

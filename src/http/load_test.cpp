@@ -24,8 +24,14 @@ event_loop::event_loop(const load_config& c, const std::vector<asio::ip::tcp::en
                  ? (c.requests - std::min<std::uint64_t>(index, c.requests) + loops - 1) / loops
                  : std::numeric_limits<std::uint64_t>::max()),
       sweep(io.get_executor()),
-      end_timer(io.get_executor()) {
+      end_timer(io.get_executor()),
+      open_model_(c.model == load_model::open),
+      stride_(loops),
+      dispatch_timer_(io.get_executor()) {
   if (c.rate) pacer.emplace(*c.rate, index, loops);
+  // This loop's share of the pool's floor and cap.
+  min_open_ = (c.min_connections + loops - 1 - index) / loops;
+  max_open_ = std::max(1u, (c.max_connections + loops - 1 - index) / loops);
 }
 
 std::optional<clock::time_point> event_loop::take_request() {
@@ -43,12 +49,20 @@ std::optional<clock::time_point> event_loop::take_request() {
 
 void event_loop::stop_sending() {
   stopping = true;
-  for (auto& c : connections)
-    c.wake();  // pacing and back-off waits end now
+  for (auto& c : connections) c.wake();  // pacing and back-off waits end now
+  if (open_model_) {
+    schedule_done_ = true;
+    dispatch_timer_.cancel();
+    summary.not_sent += backlog_;  // due but never sent: not requests
+    backlog_ = 0;
+    late_pending_ = 0;
+    maybe_end();
+  }
 }
 
 void event_loop::connection_done() {
   if (--active == 0) {
+    ended_ = true;
     sweep.cancel();
     end_timer.cancel();
   }
@@ -60,32 +74,164 @@ void event_loop::connection_done() {
 void event_loop::arm_sweep() {
   sweep.expires_after(sweep_interval);
   sweep.async_wait([this](const boost::system::error_code& ec) {
-    if (ec || active == 0) return;
+    if (ec || ended_) return;
     if (!stopping && stop_requested.load(std::memory_order_relaxed)) stop_sending();
     const auto now = clock::now();
-    for (auto& c : connections)
-      c.expire(now);
+    for (auto& c : connections) c.expire(now);
+    if (open_model_) retire_idle(now);
     publish();
-    arm_sweep();
+    if (!ended_) arm_sweep();
   });
 }
 
+// ---- Open model: the elastic pool on the event loop -------------------------------------
+//
+// Requests become due on the schedule whatever the server does. A due request goes to an idle
+// connection (the most recently used); with none idle, a new connection opens for it, up to
+// the cap (flow::elastic_pool's rule: start a worker when a message finds no idle one); at the
+// cap it waits, counted late, and the next connection to finish takes it. Its latency runs from
+// its due time, so the wait is in it. Connections idle longer than the idle timeout retire,
+// down to the floor. The backlog is a count: its items are consecutive in this loop's stride,
+// so their due times are recomputed from the schedule and memory stays flat however far
+// behind the run falls.
+
+clock::time_point event_loop::take_backlog() {
+  const std::uint64_t k = backlog_first_;
+  backlog_first_ += stride_;
+  --backlog_;
+  const std::uint64_t uncovered = backlog_ > connecting_ ? backlog_ - connecting_ : 0;
+  late_pending_ = std::min(late_pending_, uncovered);
+  return start + *cfg.rate->due(k);
+}
+
+void event_loop::dispatch() {
+  const auto now = clock::now();
+  while (!schedule_done_) {
+    const auto offset = pacer->peek();
+    if (!offset || budget == 0 || stopping ||
+        (cfg.duration.count() > 0 && *offset >= cfg.duration)) {
+      schedule_done_ = true;
+      break;
+    }
+    if (start + *offset > now) break;
+    if (backlog_ == 0) backlog_first_ = pacer->next_index();
+    pacer->take();
+    --budget;
+    ++backlog_;
+  }
+  assign();
+  if (!schedule_done_) {
+    dispatch_timer_.expires_at(start + *pacer->peek());
+    dispatch_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) dispatch();
+    });
+  }
+  maybe_end();
+}
+
+void event_loop::assign() {
+  while (backlog_ > 0 && !idle_.empty()) {
+    connection* c = idle_.back();
+    idle_.pop_back();
+    c->run(take_backlog());
+  }
+  while (backlog_ > connecting_ && open_ < max_open_) open_one();
+  const std::uint64_t uncovered = backlog_ > connecting_ ? backlog_ - connecting_ : 0;
+  if (uncovered > late_pending_) summary.late += uncovered - late_pending_;
+  late_pending_ = uncovered;
+}
+
+void event_loop::open_one() {
+  connection* c = nullptr;
+  if (!spare_.empty()) {
+    c = spare_.back();
+    spare_.pop_back();
+  } else {
+    c = &connections.emplace_back(*this);
+  }
+  ++open_;
+  ++connecting_;
+  summary.peak_connections = std::max<std::uint64_t>(summary.peak_connections, open_);
+  c->open();
+}
+
+void event_loop::connection_ready(connection& c) {
+  --connecting_;
+  connection_free(c);
+}
+
+void event_loop::connection_free(connection& c) {
+  if (backlog_ > 0) return c.run(take_backlog());
+  if (!c.is_open()) {  // closed by the server or by an error: release it
+    --open_;
+    spare_.push_back(&c);
+  } else {
+    c.idle_since = clock::now();
+    idle_.push_back(&c);
+  }
+  maybe_end();
+}
+
+void event_loop::connection_failed(connection& c, stats::error_kind kind, bool had_request) {
+  if (!had_request) {
+    --connecting_;
+    // The connection was opened for a due request: that request fails with it, so that a
+    // server that refuses connections costs one error per due request, not a connect storm.
+    if (backlog_ > 0) {
+      take_backlog();
+      summary.record_error(kind);
+      publish();
+    }
+  }
+  --open_;
+  spare_.push_back(&c);
+  assign();
+  maybe_end();
+}
+
+void event_loop::retire_idle(clock::time_point now) {
+  // idle_ is oldest first; retire from the front while above the floor.
+  std::size_t n = 0;
+  while (n < idle_.size() && open_ > min_open_ && idle_[n]->idle_since + cfg.idle_timeout <= now) {
+    idle_[n]->close();
+    spare_.push_back(idle_[n]);
+    --open_;
+    ++summary.connections_retired;
+    ++n;
+  }
+  idle_.erase(idle_.begin(), idle_.begin() + static_cast<std::ptrdiff_t>(n));
+}
+
+void event_loop::maybe_end() {
+  if (ended_ || !schedule_done_ || backlog_ > 0 || connecting_ > 0 || idle_.size() != open_) return;
+  ended_ = true;
+  for (connection* c : idle_) c->close();  // the workers' `after`
+  idle_.clear();
+  open_ = 0;
+  sweep.cancel();
+  end_timer.cancel();
+  dispatch_timer_.cancel();
+}
+
 void event_loop::run(unsigned n) {
-  for (unsigned i = 0; i < n; ++i)
-    connections.emplace_back(*this);
-  active = n;
   // Also the latency of a stop request: at most 50 ms.
   sweep_interval = std::clamp<std::chrono::nanoseconds>(
       cfg.timeout / 10, std::chrono::milliseconds(1), std::chrono::milliseconds(50));
   arm_sweep();
-  if (cfg.duration.count() > 0) {
-    end_timer.expires_at(start + cfg.duration);
-    end_timer.async_wait([this](const boost::system::error_code& ec) {
-      if (!ec) stop_sending();
-    });
+  if (open_model_) {
+    for (unsigned i = 0; i < min_open_; ++i) open_one();
+    dispatch();
+  } else {
+    for (unsigned i = 0; i < n; ++i) connections.emplace_back(*this);
+    active = n;
+    if (cfg.duration.count() > 0) {
+      end_timer.expires_at(start + cfg.duration);
+      end_timer.async_wait([this](const boost::system::error_code& ec) {
+        if (!ec) stop_sending();
+      });
+    }
+    for (auto& c : connections) c.start();
   }
-  for (auto& c : connections)
-    c.start();
   io.run();
   summary.elapsed = clock::now() - start;
   publish();
@@ -113,8 +259,7 @@ load_test::load_test(load_config cfg) : impl_(std::make_unique<impl>()) {
 load_test::~load_test() {
   if (!impl_->threads.empty() && !impl_->joined) {
     request_stop();
-    for (auto& t : impl_->threads)
-      t.join();
+    for (auto& t : impl_->threads) t.join();
   }
 }
 
@@ -125,8 +270,7 @@ std::optional<std::string> load_test::resolve() {
   auto results = resolver.resolve(impl_->cfg.host, impl_->cfg.port, ec);
   if (ec) return "cannot resolve '" + impl_->cfg.host + "': " + ec.message();
   impl_->endpoints.clear();
-  for (const auto& r : results)
-    impl_->endpoints.push_back(r.endpoint());
+  for (const auto& r : results) impl_->endpoints.push_back(r.endpoint());
   if (impl_->endpoints.empty()) return "cannot resolve '" + impl_->cfg.host + "': no addresses";
   return std::nullopt;
 }
@@ -134,7 +278,10 @@ std::optional<std::string> load_test::resolve() {
 void load_test::start() {
   auto& s = *impl_;
   if (s.endpoints.empty()) throw std::logic_error("load_test::start before a successful resolve");
-  const unsigned conns = std::max(1u, s.cfg.connections);
+  if (s.cfg.model == load_model::open && !s.cfg.rate)
+    throw std::logic_error("the open model needs a rate schedule");
+  const unsigned conns =
+      std::max(1u, s.cfg.model == load_model::open ? s.cfg.max_connections : s.cfg.connections);
   const unsigned n = std::max(1u, std::min(s.cfg.threads, conns));
   s.start = detail::clock::now();
   for (unsigned i = 0; i < n; ++i)
@@ -157,8 +304,7 @@ void load_test::start() {
 }
 
 void load_test::request_stop() {
-  for (auto& l : impl_->loops)
-    l->stop_requested.store(true, std::memory_order_relaxed);
+  for (auto& l : impl_->loops) l->stop_requested.store(true, std::memory_order_relaxed);
 }
 
 bool load_test::wait_for(std::chrono::nanoseconds d) {
@@ -177,13 +323,11 @@ progress load_test::current() const {
 }
 
 stats::summary load_test::join() {
-  for (auto& t : impl_->threads)
-    t.join();
+  for (auto& t : impl_->threads) t.join();
   impl_->joined = true;
   if (impl_->failure) std::rethrow_exception(impl_->failure);
   stats::summary total;
-  for (const auto& l : impl_->loops)
-    total.merge(l->summary);
+  for (const auto& l : impl_->loops) total.merge(l->summary);
   return total;
 }
 

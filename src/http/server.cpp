@@ -1,5 +1,6 @@
 #include "hit/http/server.hpp"
 
+#include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -60,8 +61,7 @@ std::string default_body(std::size_t size) {
   static constexpr std::string_view text = "hello from hit";
   std::string b;
   b.reserve(size);
-  while (b.size() < size)
-    b += text.substr(0, std::min(text.size(), size - b.size()));
+  while (b.size() < size) b += text.substr(0, std::min(text.size(), size - b.size()));
   return b;
 }
 
@@ -144,6 +144,7 @@ knobs parse_knobs(std::string_view target) {
 
 struct server::impl {
   server_config cfg;
+  std::atomic<std::int64_t> first_request_ns{-1};  // steady_clock, set by the first request
   asio::io_context io;
   tcp::acceptor acceptor{io};
   std::string body;
@@ -154,6 +155,18 @@ struct server::impl {
       : cfg(c), io(static_cast<int>(std::max(1u, c.threads))), body(default_body(c.body_size)) {
     append_response(canned, 200, knobs{}, false, body, true);
     append_response(canned_head, 200, knobs{}, true, body, true);
+  }
+
+  // How long a request arriving now waits for the configured stall to end.
+  std::chrono::nanoseconds stall_left() {
+    const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+    std::int64_t first = -1;
+    first_request_ns.compare_exchange_strong(first, now);
+    if (first < 0) first = now;
+    const auto since = std::chrono::nanoseconds(now - first);
+    const auto end = cfg.pause_at + cfg.pause_for;
+    if (since < cfg.pause_at || since >= end) return std::chrono::nanoseconds(0);
+    return end - since;
   }
 
   asio::awaitable<void> serve(tcp::socket socket) {
@@ -184,6 +197,12 @@ struct server::impl {
             asio::buffer(buf.data() + buffered, buf.size() - buffered), use_tuple);
         if (ec) co_return;
         buffered += n;
+      }
+      if (cfg.pause_for.count() > 0) {
+        if (const auto wait = stall_left(); wait.count() > 0) {
+          timer.expires_after(wait);
+          co_await timer.async_wait(use_tuple);
+        }
       }
       const bool client_keep_alive = p->keep_alive();
       const auto& target = p->target;
@@ -269,8 +288,7 @@ void server::run() {
   for (unsigned i = 1; i < std::max(1u, s.cfg.threads); ++i)
     extra.emplace_back([&] { s.io.run(); });
   s.io.run();
-  for (auto& t : extra)
-    t.join();
+  for (auto& t : extra) t.join();
 }
 
 void server::stop() {

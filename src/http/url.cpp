@@ -14,8 +14,7 @@ std::optional<url> parse_url(std::string_view text, std::string& error) {
   const auto& u = *parsed;
   url out;
   out.scheme = std::string(u.scheme());
-  for (auto& c : out.scheme)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (auto& c : out.scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (out.scheme != "http" && out.scheme != "https") {
     error = "unsupported scheme '" + out.scheme + "' in '" + std::string(text) +
             "': use http:// (https:// is planned)";

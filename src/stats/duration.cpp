@@ -20,8 +20,7 @@ std::optional<std::chrono::nanoseconds> parse_duration(std::string_view s,
     if (i == num_start || (i == num_start + 1 && dot)) return std::nullopt;
     const double value = std::stod(std::string(s.substr(num_start, i - num_start)));
     const std::size_t unit_start = i;
-    while (i < s.size() && (s[i] >= 'a' && s[i] <= 'z'))
-      ++i;
+    while (i < s.size() && (s[i] >= 'a' && s[i] <= 'z')) ++i;
     const std::string_view unit = s.substr(unit_start, i - unit_start);
     double scale = 0;
     if (unit.empty()) {

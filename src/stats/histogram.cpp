@@ -6,8 +6,7 @@
 namespace hit::stats {
 
 void histogram::merge(const histogram& other) noexcept {
-  for (std::size_t i = 0; i < bucket_count; ++i)
-    counts_[i] += other.counts_[i];
+  for (std::size_t i = 0; i < bucket_count; ++i) counts_[i] += other.counts_[i];
   total_ += other.total_;
   clamped_ += other.clamped_;
   sum_ += other.sum_;

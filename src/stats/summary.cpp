@@ -9,16 +9,19 @@ void summary::merge(const summary& other) noexcept {
   successes += other.successes;
   errors += other.errors;
   bytes += other.bytes;
-  for (std::size_t i = 0; i < status_counts.size(); ++i)
-    status_counts[i] += other.status_counts[i];
-  for (std::size_t i = 0; i < error_counts.size(); ++i)
-    error_counts[i] += other.error_counts[i];
+  for (std::size_t i = 0; i < status_counts.size(); ++i) status_counts[i] += other.status_counts[i];
+  for (std::size_t i = 0; i < error_counts.size(); ++i) error_counts[i] += other.error_counts[i];
   latency.merge(other.latency);
   service_time.merge(other.service_time);
   send_lag.merge(other.send_lag);
   connections_opened += other.connections_opened;
+  connections_closed += other.connections_closed;
+  connections_retired += other.connections_retired;
+  peak_connections += other.peak_connections;
   late += other.late;
+  not_sent += other.not_sent;
   elapsed = std::max(elapsed, other.elapsed);
+  last_send = std::max(last_send, other.last_send);
 }
 
 }  // namespace hit::stats

@@ -34,8 +34,7 @@ inline child spawn(const std::vector<std::string>& args) {
   posix_spawn_file_actions_adddup2(&fa, err[1], 2);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   std::vector<char*> argv;
-  for (const auto& a : args)
-    argv.push_back(const_cast<char*>(a.c_str()));
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   child c;
   if (posix_spawn(&c.pid, argv[0], &fa, nullptr, argv.data(), environ) != 0)

@@ -56,8 +56,7 @@ TEST(nginx, two_thousand_requests_all_200) {
       << "    location / { return 200 \"hello from nginx\\n\"; } } }\n";
   auto srv = hit::test::spawn(
       {nginx, "-p", dir.string(), "-c", (dir / "nginx.conf").string(), "-e", "stderr"});
-  for (int i = 0; i < 100 && !accepting(port); ++i)
-    usleep(50'000);
+  for (int i = 0; i < 100 && !accepting(port); ++i) usleep(50'000);
   ASSERT_TRUE(accepting(port)) << "nginx did not start";
 
   const auto r = hit::test::run_hit(

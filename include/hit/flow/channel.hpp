@@ -195,11 +195,9 @@ class channel {
 
   std::size_t push_some_(std::vector<T>& items, std::size_t from) {
     std::size_t i = from;
-    while (i < items.size() && has_room_())
-      buf_.push_back(std::move(items[i++]));
+    while (i < items.size() && has_room_()) buf_.push_back(std::move(items[i++]));
     const std::size_t pushed = i - from;
-    for (std::size_t k = 0; k < pushed && k < recv_waiters_; ++k)
-      not_empty_.notify_one();
+    for (std::size_t k = 0; k < pushed && k < recv_waiters_; ++k) not_empty_.notify_one();
     return pushed;
   }
 
@@ -311,8 +309,7 @@ class channel {
       out.push_back(buf_.pop_front());
       ++n;
     }
-    for (std::size_t k = 0; k < n && k < send_waiters_; ++k)
-      not_full_.notify_one();
+    for (std::size_t k = 0; k < n && k < send_waiters_; ++k) not_full_.notify_one();
     return channel_status::ok;
   }
 

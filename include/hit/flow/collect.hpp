@@ -42,8 +42,7 @@ collected<Acc> collect(stage<R> in, Acc init, Merge merge, std::stop_token st = 
   buf.reserve(batch);
   channel_status s = channel_status::ok;
   while ((s = results.recv_batch(buf, batch, st)) == channel_status::ok) {
-    for (auto& r : buf)
-      std::invoke(merge, out.value, std::move(r));
+    for (auto& r : buf) std::invoke(merge, out.value, std::move(r));
     out.merged += buf.size();
     buf.clear();
   }

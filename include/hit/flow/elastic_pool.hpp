@@ -174,8 +174,7 @@ class elastic_pool {
       throw std::invalid_argument("elastic_pool: need 1 <= max_workers, min <= max, capacity >= 1");
     opt_.max_batch = std::max<std::size_t>(opt_.max_batch, 1);
     std::lock_guard<std::mutex> g(mu_);
-    for (std::size_t i = 0; i < opt_.min_workers; ++i)
-      spawn_locked_();
+    for (std::size_t i = 0; i < opt_.min_workers; ++i) spawn_locked_();
   }
   elastic_pool(const elastic_pool&) = delete;
   elastic_pool& operator=(const elastic_pool&) = delete;

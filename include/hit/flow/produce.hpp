@@ -45,8 +45,7 @@ stage<detail::produced_t<Make>> produce(std::uint64_t n, Make make, std::stop_to
     try {
       while (sent < n && !tok.stop_requested()) {
         buf.clear();
-        while (buf.size() < opt.batch && made < n)
-          buf.push_back(detail::make_item(make, made++));
+        while (buf.size() < opt.batch && made < n) buf.push_back(detail::make_item(make, made++));
         const auto r = out->send_batch(buf, tok);
         sent += r.sent;
         if (r.status != channel_status::ok) break;

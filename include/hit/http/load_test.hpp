@@ -26,6 +26,13 @@
 
 namespace hit::http {
 
+// Closed model: `connections` connections each send a request, wait for its response, send the
+// next (optionally paced by `rate`). Open model: requests start on the `rate` schedule whatever
+// the server does, each on an idle connection; connections are opened on demand between
+// `min_connections` and `max_connections` and retired after `idle_timeout` (the elastic pool's
+// scaling rule, run on the event loops). See docs/open-model.md.
+enum class load_model { closed, open };
+
 struct load_config {
   std::string host;     // name or address literal
   std::string port;     // service or number
@@ -34,12 +41,18 @@ struct load_config {
   bool keepalive = true;
   std::uint64_t requests = 0;            // total to send; 0 = no limit (then `duration` is set)
   std::chrono::nanoseconds duration{0};  // stop sending after this; 0 = no limit
-  unsigned connections = 50;
-  unsigned threads = 1;  // event loops; the engine never uses more loops than connections
+  load_model model = load_model::closed;
+  unsigned connections = 50;  // closed model: the connections; open model: unused
+  unsigned threads = 1;       // event loops; the engine never uses more loops than connections
   std::chrono::nanoseconds timeout{std::chrono::seconds(20)};  // per request, and per connect
   // When set, request k is due at schedule.due(k) after the start (a global rate split over the
   // loops exactly, see flow::pacer), and latency runs from that due time, not from the send.
+  // Required by the open model.
   std::optional<flow::rate_schedule> rate;
+  // Open model only.
+  unsigned min_connections = 10;     // opened at the start and kept however idle
+  unsigned max_connections = 10000;  // cap; a due request that finds none idle then waits (late)
+  std::chrono::nanoseconds idle_timeout{std::chrono::seconds(5)};
 };
 
 // Snapshot of a run in progress, for a live display.

@@ -25,6 +25,11 @@ struct server_config {
   std::string port = "0";  // 0: an ephemeral port; local_address() tells which
   unsigned threads = 1;
   std::size_t body_size = 14;  // default body: "hello from hit" cut or padded to this size
+  // A stall, for tests and demos of coordinated omission: requests that arrive between
+  // pause_at and pause_at + pause_for after the server's first request are all answered at
+  // the end of that window. pause_for = 0: no stall.
+  std::chrono::nanoseconds pause_at{0};
+  std::chrono::nanoseconds pause_for{0};
 };
 
 // What a request's query string asks of the server. Unknown keys are ignored; bad values fall

@@ -62,9 +62,28 @@ struct summary {
   histogram service_time;  // from actual send to the response's last byte
   histogram send_lag;      // actual send - intended start (rate-paced runs only)
 
-  std::uint64_t connections_opened = 0;
-  std::uint64_t late = 0;  // paced requests that started behind schedule (rate-paced runs)
+  // Connections. `peak_connections` merges as a sum: the per-thread peaks may not coincide, so
+  // the merged figure is an upper bound of the true peak.
+  std::uint64_t connections_opened = 0;  // successful connects
+  std::uint64_t connections_closed =
+      0;  // closes for any reason (error, Connection: close, idle, end)
+  std::uint64_t connections_retired = 0;  // of which idle longer than the idle timeout (open model)
+  std::uint64_t peak_connections = 0;     // most connections open or opening at once
+  // Open model: requests that, when due, found no idle connection and the pool at its cap, so
+  // they waited for one (k6's dropped_iterations, except that hit still sends them, late).
+  std::uint64_t late = 0;
+  std::uint64_t not_sent = 0;           // due requests dropped because the run was stopped (Ctrl-C)
   std::chrono::nanoseconds elapsed{0};  // wall time of the run (max over merged parts)
+  std::chrono::nanoseconds last_send{0};  // offset of the last request sent (max over parts)
+
+  // Requests started per second between the start and the last send (paced runs: compare with
+  // the schedule's rate).
+  [[nodiscard]] double send_rate() const noexcept {
+    const std::uint64_t sent = requests > 0 ? requests - 1 : 0;
+    return last_send.count() > 0
+               ? static_cast<double>(sent) / std::chrono::duration<double>(last_send).count()
+               : 0.0;
+  }
 };
 
 }  // namespace hit::stats

@@ -38,7 +38,16 @@ struct event_loop;
 class connection {
  public:
   explicit connection(event_loop& l);
+  // Closed model: take requests from the loop until there are none.
   void start() { next(); }
+  // Open model: connect without a request (the loop calls connection_ready when done).
+  void open();
+  // Open model: send this request now (connecting first if the socket is closed).
+  void run(clock::time_point due);
+  [[nodiscard]] bool is_open() const { return socket_.is_open(); }
+  // Open model: closes an idle connection (the worker's `after`).
+  void close() { close_socket(); }
+  clock::time_point idle_since{};
   // Called by the loop's sweep: closes the socket if the current connect or request is past its
   // deadline, which completes the pending operation with an error counted as a timeout.
   void expire(clock::time_point now);
@@ -76,6 +85,7 @@ class connection {
   clock::time_point sent_{};
   clock::time_point deadline_ = clock::time_point::max();  // of the current connect or request
   bool timed_out_ = false;
+  bool has_request_ = false;  // a request is assigned (false while only connecting)
   std::chrono::milliseconds backoff_{0};
   handler_memory memory_;
 };
@@ -90,11 +100,20 @@ struct event_loop {
              unsigned index, unsigned loops, clock::time_point start);
 
   // Runs every connection of this loop to the end. Called on the loop's own thread.
+  // `connections`: the closed model's share; the open model's floor.
   void run(unsigned connections);
   // Stops sending; in-flight requests finish. On the loop's thread.
   void stop_sending();
-  // A connection has ended; the last one ends the loop.
+  // Closed model: a connection has ended; the last one ends the loop.
   void connection_done();
+
+  // Open model: the elastic pool of connections, run on this loop (docs/open-model.md).
+  // A connection finished its request (its socket may have been closed).
+  void connection_free(connection& c);
+  // A connection opened without a request is ready.
+  void connection_ready(connection& c);
+  // A connect failed; `had_request`: the failure was already counted against a request.
+  void connection_failed(connection& c, stats::error_kind kind, bool had_request);
 
   // Takes the next request to send, if any: its due time (meaningful when paced), or nullopt
   // when this loop's budget, the duration or the schedule is exhausted.
@@ -123,6 +142,28 @@ struct event_loop {
 
  private:
   void arm_sweep();
+  // Open model.
+  void dispatch();
+  void assign();
+  void open_one();
+  void retire_idle(clock::time_point now);
+  void maybe_end();
+  clock::time_point take_backlog();
+
+  bool open_model_;
+  unsigned stride_;                  // loops in the run: this loop takes every stride-th item
+  timer_type dispatch_timer_;        // fires when the next request is due
+  std::vector<connection*> idle_;    // oldest first; reuse takes the newest
+  std::vector<connection*> spare_;   // closed connection objects, reused before new ones
+  std::uint64_t backlog_first_ = 0;  // global index of the oldest due, unsent request
+  std::uint64_t backlog_ = 0;        // due, unsent requests (consecutive items of the stride)
+  std::uint64_t late_pending_ = 0;   // of those, already counted as late
+  unsigned open_ = 0;                // connections open or opening
+  unsigned connecting_ = 0;          // of which opening without a request
+  unsigned min_open_ = 0;
+  unsigned max_open_ = 0;
+  bool schedule_done_ = false;
+  bool ended_ = false;
 };
 
 }  // namespace hit::http::detail

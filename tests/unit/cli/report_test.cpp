@@ -40,15 +40,13 @@ TEST(report, json_has_the_documented_fields) {
   EXPECT_NEAR(j["latency_s"]["slowest"].get<double>(), 0.100, 1e-9);
   EXPECT_FALSE(j.contains("service_time_s")) << "only with a rate";
   std::uint64_t in_histogram = 0;
-  for (const auto& b : j["latency_histogram"])
-    in_histogram += b["count"].get<std::uint64_t>();
+  for (const auto& b : j["latency_histogram"]) in_histogram += b["count"].get<std::uint64_t>();
   EXPECT_EQ(in_histogram, 101u) << "every response is in one bin";
 }
 
 TEST(report, histogram_bins_cover_every_value) {
   hit::stats::histogram h;
-  for (int i = 0; i < 1000; ++i)
-    h.record(std::chrono::microseconds(100 + i * 37));
+  for (int i = 0; i < 1000; ++i) h.record(std::chrono::microseconds(100 + i * 37));
   const auto text = hit::cli::latency_histogram(h, 10, 20);
   EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 10);
   EXPECT_NE(text.find("####################"), std::string::npos) << "the fullest bin is full";

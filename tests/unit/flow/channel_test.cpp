@@ -21,8 +21,7 @@ using hit::flow::test::watchdog;
 
 TEST(channel, fifo_and_bounded) {
   channel<int> ch(3);
-  for (int i = 0; i < 3; ++i)
-    EXPECT_EQ(ch.try_send(int{i}), channel_status::ok);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(ch.try_send(int{i}), channel_status::ok);
   EXPECT_EQ(ch.try_send(3), channel_status::full);
   EXPECT_EQ(ch.size(), 3u);
   for (int i = 0; i < 3; ++i) {
@@ -101,8 +100,7 @@ TEST(channel, close_wakes_blocked_senders_and_receivers) {
   }
   std::this_thread::sleep_for(20ms);
   ch.close();
-  for (auto& t : senders)
-    t.join();
+  for (auto& t : senders) t.join();
   EXPECT_EQ(closed_sends.load(), 4);
   EXPECT_EQ(ch.recv().status, channel_status::ok);
   EXPECT_EQ(ch.recv().status, channel_status::closed);
@@ -173,8 +171,7 @@ TEST_P(channel_stress, every_item_once) {
           out.clear();
           const auto s = ch.recv_batch(out, 5);
           if (s != channel_status::ok) return;
-          for (int v : out)
-            ++seen[static_cast<std::size_t>(v)];
+          for (int v : out) ++seen[static_cast<std::size_t>(v)];
           received += static_cast<int>(out.size());
         } else {
           auto r = ch.recv();
@@ -185,14 +182,11 @@ TEST_P(channel_stress, every_item_once) {
       }
     });
   }
-  for (auto& t : ts)
-    t.join();
+  for (auto& t : ts) t.join();
   ch.close();
-  for (auto& t : cs)
-    t.join();
+  for (auto& t : cs) t.join();
   EXPECT_EQ(received.load(), producers * per_producer);
-  for (auto& s : seen)
-    ASSERT_EQ(s.load(), 1);
+  for (auto& s : seen) ASSERT_EQ(s.load(), 1);
 }
 
 INSTANTIATE_TEST_SUITE_P(capacities, channel_stress, ::testing::Values(0u, 1u, 64u));

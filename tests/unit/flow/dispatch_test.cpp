@@ -29,15 +29,13 @@ TEST(dispatch, every_item_once_and_results_close_when_all_workers_finish) {
   std::vector<std::uint64_t> out;
   channel_status st;
   while ((st = s.output().recv_batch(out, 100)) == channel_status::ok) {
-    for (auto v : out)
-      ++seen[v];
+    for (auto v : out) ++seen[v];
     count += out.size();
     out.clear();
   }
   EXPECT_EQ(st, channel_status::closed);
   EXPECT_EQ(count, n);
-  for (std::uint64_t i = 1; i <= n; ++i)
-    ASSERT_EQ(seen[i], 1);
+  for (std::uint64_t i = 1; i <= n; ++i) ASSERT_EQ(seen[i], 1);
   const auto rep = s.join();
   EXPECT_EQ(rep.not_processed, 0u);
   EXPECT_EQ(rep.results_dropped, 0u);
@@ -64,8 +62,7 @@ TEST(dispatch, runs_concurrently_with_a_copy_of_fn_per_worker) {
   };
   auto s = dispatch(produce(64, [] { return 0; }), 4, fn_t{&now, &peak});
   std::uint64_t n = 0;
-  while (s.output().recv())
-    ++n;
+  while (s.output().recv()) ++n;
   EXPECT_EQ(n, 64u);
   EXPECT_GE(peak.load(), 2);
   EXPECT_LE(peak.load(), 4);
@@ -79,8 +76,7 @@ TEST(dispatch, an_exception_stops_the_stage_and_is_reported) {
     return x;
   });
   std::uint64_t got = 0;
-  while (s.output().recv())
-    ++got;
+  while (s.output().recv()) ++got;
   const auto rep = s.join();
   EXPECT_TRUE(rep.error);
   EXPECT_EQ(got + rep.not_processed + rep.results_dropped, n);

@@ -101,14 +101,12 @@ TEST(elastic_pool, close_processes_everything_accepted) {
   watchdog wd(60s);
   ledger l(1000);
   elastic_pool<test_worker> pool({.max_workers = 4, .queue_capacity = 16}, make(l));
-  for (std::uint64_t i = 0; i < 1000; ++i)
-    ASSERT_EQ(pool.submit(msg{i}), submit_status::ok);
+  for (std::uint64_t i = 0; i < 1000; ++i) ASSERT_EQ(pool.submit(msg{i}), submit_status::ok);
   const auto r = pool.close();
   EXPECT_EQ(r.submitted, 1000u);
   EXPECT_EQ(r.processed, 1000u);
   EXPECT_EQ(r.not_processed, 0u);
-  for (auto& s : l.seen)
-    ASSERT_EQ(s.load(), 1);
+  for (auto& s : l.seen) ASSERT_EQ(s.load(), 1);
   EXPECT_EQ(l.befores.load(), l.afters.load());
   msg late{0};
   EXPECT_EQ(pool.submit(std::move(late)), submit_status::closed);
@@ -145,8 +143,7 @@ TEST(elastic_pool, stress_every_message_exactly_once) {
         if (i % 4096 == 4095) std::this_thread::sleep_for(5ms);  // idle gap: workers retire
         if (i % 3 == 0) {
           submit_status s;
-          while ((s = pool.try_submit(msg{m})) == submit_status::full)
-            std::this_thread::yield();
+          while ((s = pool.try_submit(msg{m})) == submit_status::full) std::this_thread::yield();
           ASSERT_EQ(s, submit_status::ok);
         } else {
           ASSERT_EQ(pool.submit(std::move(m)), submit_status::ok);
@@ -154,16 +151,14 @@ TEST(elastic_pool, stress_every_message_exactly_once) {
       }
     });
   }
-  for (auto& t : ts)
-    t.join();
+  for (auto& t : ts) t.join();
   const auto r = pool.close();
   EXPECT_EQ(r.submitted, total);
   EXPECT_EQ(r.processed, total);
   EXPECT_EQ(r.failed, expected_failed.load());
   EXPECT_EQ(r.not_processed, 0u);
   std::uint64_t bad = 0;
-  for (auto& s : l.seen)
-    bad += s.load() != 1;
+  for (auto& s : l.seen) bad += s.load() != 1;
   EXPECT_EQ(bad, 0u);
   EXPECT_EQ(l.befores.load(), l.afters.load());
   const auto m = pool.metrics();
@@ -178,8 +173,7 @@ TEST(elastic_pool, scales_up_under_backlog_and_down_after_idle) {
   elastic_pool<test_worker> pool(
       {.min_workers = 1, .max_workers = 6, .queue_capacity = 1000, .idle_timeout = 100ms}, make(l));
   EXPECT_EQ(pool.metrics().workers, 1u);
-  for (std::uint64_t i = 0; i < 400; ++i)
-    ASSERT_EQ(pool.submit(msg{i}), submit_status::ok);
+  for (std::uint64_t i = 0; i < 400; ++i) ASSERT_EQ(pool.submit(msg{i}), submit_status::ok);
   EXPECT_TRUE(eventually([&] { return pool.metrics().started == 6; }, 10s));
   EXPECT_TRUE(eventually([&] { return pool.metrics().processed == 400; }, 30s));
   EXPECT_GT(l.max_in_process.load(), 1);
@@ -216,12 +210,10 @@ TEST(elastic_pool, failing_before_is_retried_and_loses_nothing) {
     if (e.kind == pool_event_kind::before_failed) ++failures_seen;
   };
   elastic_pool<test_worker> pool(opt, make(l));
-  for (std::uint64_t i = 0; i < 100; ++i)
-    ASSERT_EQ(pool.submit(msg{i}), submit_status::ok);
+  for (std::uint64_t i = 0; i < 100; ++i) ASSERT_EQ(pool.submit(msg{i}), submit_status::ok);
   const auto r = pool.close();
   EXPECT_EQ(r.processed, 100u);
-  for (auto& s : l.seen)
-    ASSERT_EQ(s.load(), 1);
+  for (auto& s : l.seen) ASSERT_EQ(s.load(), 1);
   EXPECT_GE(pool.metrics().before_failures, 5u);
   EXPECT_EQ(failures_seen.load(), static_cast<int>(pool.metrics().before_failures));
   EXPECT_EQ(l.befores.load(), l.afters.load());  // after() only for successful befores
@@ -255,8 +247,7 @@ TEST(elastic_pool, close_with_producers_blocked_on_a_full_queue_never_hangs) {
   }
   std::this_thread::sleep_for(50ms);
   const auto r = pool.close();
-  for (auto& t : ts)
-    t.join();
+  for (auto& t : ts) t.join();
   EXPECT_EQ(r.processed, accepted.load());
   EXPECT_EQ(r.submitted, accepted.load());
   EXPECT_GE(rejected.load(), 1u);
@@ -274,8 +265,7 @@ TEST(elastic_pool, abort_reports_what_was_not_processed) {
   ledger l(n);
   l.process_time = 1ms;
   elastic_pool<test_worker> pool({.max_workers = 2, .queue_capacity = n, .max_batch = 8}, make(l));
-  for (std::uint64_t i = 0; i < n; ++i)
-    ASSERT_EQ(pool.submit(msg{i}), submit_status::ok);
+  for (std::uint64_t i = 0; i < n; ++i) ASSERT_EQ(pool.submit(msg{i}), submit_status::ok);
   std::this_thread::sleep_for(20ms);
   const auto start = std::chrono::steady_clock::now();
   const auto r = pool.abort();
@@ -283,8 +273,7 @@ TEST(elastic_pool, abort_reports_what_was_not_processed) {
   EXPECT_GT(r.not_processed, 0u);
   EXPECT_EQ(r.processed + r.not_processed, n);
   std::uint64_t processed = 0;
-  for (auto& s : l.seen)
-    processed += s.load();
+  for (auto& s : l.seen) processed += s.load();
   EXPECT_EQ(processed, r.processed);
   EXPECT_EQ(l.befores.load(), l.afters.load());
   EXPECT_EQ(pool.close().not_processed, r.not_processed);  // idempotent
@@ -359,8 +348,7 @@ TEST(elastic_pool, an_idle_pool_uses_no_cpu) {
   ledger l(100);
   elastic_pool<test_worker> pool({.min_workers = 4, .max_workers = 8, .idle_timeout = 10s},
                                  make(l));
-  for (std::uint64_t i = 0; i < 100; ++i)
-    ASSERT_EQ(pool.submit(msg{i}), submit_status::ok);
+  for (std::uint64_t i = 0; i < 100; ++i) ASSERT_EQ(pool.submit(msg{i}), submit_status::ok);
   ASSERT_TRUE(eventually([&] { return pool.metrics().processed == 100; }, 10s));
   std::this_thread::sleep_for(50ms);
   const double before = cpu_seconds();

@@ -49,8 +49,7 @@ TEST(produce, cancel_counts_what_was_not_produced) {
   std::stop_source stop;
   auto s = produce(1'000'000, [](std::uint64_t i) { return i; }, stop.get_token(), {.capacity = 8});
   std::uint64_t got = 0;
-  for (int i = 0; i < 100; ++i)
-    got += s.output().recv().status == channel_status::ok;
+  for (int i = 0; i < 100; ++i) got += s.output().recv().status == channel_status::ok;
   stop.request_stop();
   const auto rep = s.join();
   // What the consumer did not take is still in the channel; the rest was counted.
@@ -73,8 +72,7 @@ TEST(produce, an_exception_in_make_is_reported) {
     return i;
   });
   int n = 0;
-  while (s.output().recv())
-    ++n;
+  while (s.output().recv()) ++n;
   const auto rep = s.join();
   EXPECT_TRUE(rep.error);
   EXPECT_EQ(static_cast<std::uint64_t>(n) + rep.not_processed, 100u);

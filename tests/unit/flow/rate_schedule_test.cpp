@@ -77,8 +77,7 @@ TEST(pacer, ends_with_a_finite_schedule) {
   auto s = rate_schedule::ramp(10, 10, 1s);
   pacer p(s);
   int n = 0;
-  while (p.take())
-    ++n;
+  while (p.take()) ++n;
   EXPECT_EQ(n, 10);
   EXPECT_FALSE(p.peek().has_value());
 }

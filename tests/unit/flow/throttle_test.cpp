@@ -59,8 +59,7 @@ TEST(throttle, a_finite_schedule_ends_the_stream) {
   auto s = throttle(produce(1000, [](std::uint64_t i) { return i; }),
                     rate_schedule::ramp(0, 200, 500ms));
   std::uint64_t n = 0;
-  while (s.output().recv())
-    ++n;
+  while (s.output().recv()) ++n;
   EXPECT_EQ(n, 50u);
   EXPECT_EQ(s.join().not_processed, 950u);
 }

@@ -23,8 +23,7 @@ std::uint64_t exact_percentile(std::vector<std::uint64_t> v, double p) {
 
 TEST(histogram, small_values_are_exact) {
   histogram h;
-  for (std::int64_t v = 0; v < 256; ++v)
-    h.record(v);
+  for (std::int64_t v = 0; v < 256; ++v) h.record(v);
   EXPECT_EQ(h.count(), 256u);
   EXPECT_EQ(h.min(), 0u);
   EXPECT_EQ(h.max(), 255u);
@@ -66,8 +65,7 @@ TEST(histogram, percentiles_match_exact_ones_within_one_percent) {
   EXPECT_EQ(h.min(), *std::min_element(samples.begin(), samples.end()));
   EXPECT_EQ(h.max(), *std::max_element(samples.begin(), samples.end()));
   double sum = 0;
-  for (auto v : samples)
-    sum += static_cast<double>(v);
+  for (auto v : samples) sum += static_cast<double>(v);
   EXPECT_NEAR(h.mean(), sum / static_cast<double>(samples.size()), 1.0);
 }
 
@@ -86,8 +84,7 @@ TEST(histogram, merge_equals_recording_everything_in_one) {
   EXPECT_DOUBLE_EQ(a.mean(), all.mean());
   for (std::size_t i = 0; i < histogram::bucket_count; ++i)
     ASSERT_EQ(a.count_at_index(i), all.count_at_index(i)) << i;
-  for (double p : {50.0, 99.0, 99.99})
-    EXPECT_EQ(a.percentile(p), all.percentile(p));
+  for (double p : {50.0, 99.0, 99.99}) EXPECT_EQ(a.percentile(p), all.percentile(p));
 }
 
 TEST(histogram, clamps_out_of_range_values_and_counts_them) {

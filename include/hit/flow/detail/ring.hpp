@@ -62,8 +62,7 @@ class ring {
  private:
   static std::size_t round_up_(std::size_t n) {
     std::size_t c = 1;
-    while (c < n)
-      c *= 2;
+    while (c < n) c *= 2;
     return c;
   }
 

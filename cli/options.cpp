@@ -1,8 +1,12 @@
 #include "options.hpp"
 
 #include <CLI/CLI.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <charconv>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <thread>
 
@@ -40,6 +44,8 @@ template <class T>
 T positive(long long v, const char* what) {
   if (v <= 0)
     throw error_exit{std::string(what) + " must be a positive number, got " + std::to_string(v)};
+  if (static_cast<unsigned long long>(v) > std::numeric_limits<T>::max())
+    throw error_exit{std::string(what) + " is too large: " + std::to_string(v)};
   return static_cast<T>(v);
 }
 
@@ -109,7 +115,16 @@ std::pair<std::string, std::string> split_listen(const std::string& s) {
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
     host = host.substr(1, host.size() - 2);
   if (host.empty()) host = "127.0.0.1";
-  return {host, s.substr(colon + 1)};
+  const std::string port = s.substr(colon + 1);
+  unsigned long p = 0;
+  const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+  if (port.empty() || ec != std::errc{} || end != port.data() + port.size() || p > 65535)
+    throw error_exit{"--listen wants HOST:PORT with a port from 0 to 65535, got '" + s + "'"};
+  boost::system::error_code bad;
+  boost::asio::ip::make_address(host, bad);
+  if (bad)
+    throw error_exit{"--listen wants an IP address (e.g. 127.0.0.1 or [::1]), got '" + host + "'"};
+  return {host, port};
 }
 
 }  // namespace
@@ -245,7 +260,7 @@ parsed parse_command_line(int argc, const char* const* argv) {
         throw error_exit{
             "with --rate/--stages connections are elastic: use --workers and --max-workers, not "
             "-c"};
-      if (!rate.empty()) {
+      if (rate_opt->count() > 0) {
         const auto colon = rate.find(':');
         if (colon == std::string::npos) {
           const double v = rate_arg(rate, "--rate");
@@ -262,6 +277,8 @@ parsed parse_command_line(int argc, const char* const* argv) {
         }
         r.schedule_text = rate;
         r.schedule_option = "--rate";
+        if (colon == std::string::npos && requests_opt->count() == 0 && duration.empty())
+          throw error_exit{"--rate needs -n or -z: how many requests, or for how long"};
       } else {
         r.schedule = stages_arg(stages);
         r.schedule_text = stages;
@@ -287,6 +304,9 @@ parsed parse_command_line(int argc, const char* const* argv) {
     if (!body.empty() && !body_file.empty()) throw error_exit{"use -d or -D, not both"};
     r.request.body = body;
     if (!body_file.empty()) {
+      std::error_code fe;
+      if (!std::filesystem::is_regular_file(body_file, fe))
+        throw error_exit{"cannot read body file '" + body_file + "': not a readable file"};
       std::ifstream in(body_file, std::ios::binary);
       if (!in) throw error_exit{"cannot read body file '" + body_file + "'"};
       std::ostringstream ss;

@@ -212,6 +212,7 @@ nlohmann::json json_report(const stats::summary& s, const run_context& ctx) {
   j["model"] = o.open_model ? "open" : "closed";
   if (!o.open_model) j["concurrency"] = o.concurrency;
   j["connections_opened"] = s.connections_opened;
+  j["retries"] = s.retries;
   j["connections"] = {{"peak", s.peak_connections},
                       {"opened", s.connections_opened},
                       {"closed", s.connections_closed},

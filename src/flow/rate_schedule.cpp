@@ -75,6 +75,7 @@ std::optional<std::chrono::nanoseconds> rate_schedule::due(std::uint64_t k) cons
       const double d = seconds(sg.duration);
       const double slope = std::isinf(d) ? 0.0 : (sg.to_rate - sg.from_rate) / d;
       const double t = start_time_s_[i] + time_for_count(sg.from_rate, slope, kd - start_count_[i]);
+      if (!(t * 1e9 < 9.2e18)) return std::nullopt;  // beyond ~292 years: never due
       return std::chrono::nanoseconds(static_cast<std::int64_t>(std::llround(t * 1e9)));
     }
   }

@@ -32,11 +32,10 @@ auto connection::bind(F&& f) {
 }
 
 void connection::close_socket() {
-  if (socket_.is_open()) {
-    ++loop_.summary.connections_closed;
-    boost::system::error_code ignored;
-    socket_.close(ignored);
-  }
+  if (connected_) ++loop_.summary.connections_closed;
+  connected_ = false;
+  boost::system::error_code ignored;
+  socket_.close(ignored);
   buffered_ = 0;
 }
 
@@ -55,6 +54,7 @@ void connection::open() {
 void connection::run(clock::time_point due) {
   due_ = due;
   has_request_ = true;
+  retried_ = false;
   start_request();
 }
 
@@ -65,6 +65,7 @@ void connection::next() {
   if (!due) return finish();
   due_ = *due;
   has_request_ = true;
+  retried_ = false;
   if (loop_.pacer && due_ > clock::now()) {
     timer_.expires_at(due_);
     timer_.async_wait(bind([this](const boost::system::error_code&) {
@@ -103,6 +104,8 @@ void connection::on_connect(const boost::system::error_code& ec) {
     deadline_ = clock::time_point::max();
     backoff_ = std::chrono::milliseconds(0);
     ++loop_.summary.connections_opened;
+    connected_ = true;
+    served_ = 0;
     if (!has_request_) return loop_.connection_ready(*this);
     return send();
   }
@@ -119,8 +122,10 @@ void connection::on_connect(const boost::system::error_code& ec) {
     has_request_ = false;
     return loop_.connection_failed(*this, kind, had_request);
   }
-  // Back off before the next attempt so that a refusing server is not hammered in a tight
-  // loop; the failed attempt was counted as a request.
+  // A run bounded by -n spends one request per failed connect, so it cannot spin for long: try
+  // again at once. A run bounded only by time backs off (1 ms doubling to 100 ms) so that a
+  // refusing server is not hammered in a tight loop for the whole duration.
+  if (loop_.cfg.requests > 0) return next();
   backoff_ = std::min(std::chrono::milliseconds(100),
                       std::max(std::chrono::milliseconds(1), backoff_ * 2));
   timer_.expires_after(backoff_);
@@ -138,6 +143,7 @@ void connection::send() {
   timed_out_ = false;
   deadline_ = sent_ + loop_.cfg.timeout;
   written_ = 0;
+  bytes_in_ = 0;
   write_some();
 }
 
@@ -148,12 +154,30 @@ void connection::write_some() {
       bind([this](const boost::system::error_code& ec, std::size_t n) { on_written(ec, n); }));
 }
 
+// A server may close an idle keep-alive connection just as a request is written to it (RFC 9112
+// 9.3.1). If a connection that already served responses fails before any byte of the next one
+// arrives, the request is resent once on a new connection instead of being counted as an error.
+bool connection::retry_if_stale(const boost::system::error_code& ec) {
+  const bool stale_kind = ec == asio::error::eof || ec == asio::error::connection_reset ||
+                          ec == asio::error::broken_pipe;
+  if (!stale_kind || timed_out_ || retried_ || served_ == 0 || bytes_in_ > 0) return false;
+  retried_ = true;
+  ++loop_.summary.retries;
+  close_socket();
+  begin_connect();
+  return true;
+}
+
 void connection::on_written(const boost::system::error_code& ec, std::size_t n) {
-  if (ec) return fail(timed_out_ ? stats::error_kind::timeout : classify(ec, false));
+  // A timeout closed the socket: whatever else happened, this request timed out.
+  if (timed_out_) return fail(stats::error_kind::timeout);
+  if (ec) {
+    if (retry_if_stale(ec)) return;
+    return fail(classify(ec, false));
+  }
   written_ += n;
   if (written_ < loop_.cfg.request.size()) return write_some();
   parser_.reset(loop_.cfg.head);
-  bytes_in_ = 0;
   parse_or_read();
 }
 
@@ -175,11 +199,15 @@ void connection::parse_or_read() {
 }
 
 void connection::on_read(const boost::system::error_code& ec, std::size_t n) {
-  if (ec == asio::error::eof && !timed_out_) {
+  // A timeout closed the socket (and emptied the buffer): even if this read completed, its
+  // bytes belong to a request that has timed out.
+  if (timed_out_) return fail(stats::error_kind::timeout);
+  if (ec && retry_if_stale(ec)) return;
+  if (ec == asio::error::eof) {
     if (parser_.feed_eof() == parse_status::done) return complete();
     return fail(parser_.got_header() ? stats::error_kind::malformed : stats::error_kind::closed);
   }
-  if (ec) return fail(timed_out_ ? stats::error_kind::timeout : classify(ec, false));
+  if (ec) return fail(classify(ec, false));
   buffered_ += n;
   bytes_in_ += n;
   parse_or_read();
@@ -189,6 +217,7 @@ void connection::complete() {
   const auto done = clock::now();
   deadline_ = clock::time_point::max();
   loop_.summary.record_response(parser_.status(), bytes_in_, done - due_, done - sent_);
+  ++served_;
   loop_.publish();
   if (!loop_.cfg.keepalive || !parser_.keep_alive()) close_socket();
   next();

@@ -14,15 +14,12 @@ namespace hit::http {
 namespace detail {
 
 event_loop::event_loop(const load_config& c, const std::vector<asio::ip::tcp::endpoint>& eps,
-                       unsigned index, unsigned loops, clock::time_point t0)
+                       unsigned index, unsigned loops, clock::time_point t0, std::uint64_t budget_)
     : cfg(c),
       endpoints(eps),
       io(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE),
       start(t0),
-      // This loop takes requests index, index + loops, ...: its share of the first n.
-      budget(c.requests
-                 ? (c.requests - std::min<std::uint64_t>(index, c.requests) + loops - 1) / loops
-                 : std::numeric_limits<std::uint64_t>::max()),
+      budget(budget_),
       sweep(io.get_executor()),
       end_timer(io.get_executor()),
       open_model_(c.model == load_model::open),
@@ -32,6 +29,18 @@ event_loop::event_loop(const load_config& c, const std::vector<asio::ip::tcp::en
   // This loop's share of the pool's floor and cap.
   min_open_ = (c.min_connections + loops - 1 - index) / loops;
   max_open_ = std::max(1u, (c.max_connections + loops - 1 - index) / loops);
+}
+
+event_loop::~event_loop() {
+  stopping = true;
+  schedule_done_ = true;
+  ended_ = true;
+  sweep.cancel();
+  end_timer.cancel();
+  dispatch_timer_.cancel();
+  for (auto& c : connections) c.close();
+  io.restart();
+  io.poll();  // the aborted operations complete now; with `stopping` set they start no others
 }
 
 std::optional<clock::time_point> event_loop::take_request() {
@@ -284,17 +293,35 @@ void load_test::start() {
       std::max(1u, s.cfg.model == load_model::open ? s.cfg.max_connections : s.cfg.connections);
   const unsigned n = std::max(1u, std::min(s.cfg.threads, conns));
   s.start = detail::clock::now();
-  for (unsigned i = 0; i < n; ++i)
-    s.loops.push_back(std::make_unique<detail::event_loop>(s.cfg, s.endpoints, i, n, s.start));
+  auto share = [&](unsigned i) { return conns / n + (i < conns % n ? 1 : 0); };
+  std::uint64_t before = 0;  // connections of the loops before loop i
   for (unsigned i = 0; i < n; ++i) {
-    const unsigned share = conns / n + (i < conns % n ? 1 : 0);
-    s.threads.emplace_back([this, i, share] {
+    std::uint64_t budget = std::numeric_limits<std::uint64_t>::max();
+    if (s.cfg.requests > 0 && s.cfg.rate) {
+      // Paced: loop i takes requests i, i + n, ... of the schedule (flow::pacer's stride).
+      budget = (s.cfg.requests - std::min<std::uint64_t>(i, s.cfg.requests) + n - 1) / n;
+    } else if (s.cfg.requests > 0) {
+      // Unpaced: in proportion to the loop's connections, so that no loop runs longer than
+      // the others. floor(N * k / C) computed without overflow.
+      const auto upto = [&](std::uint64_t k) {
+        return s.cfg.requests / conns * k + s.cfg.requests % conns * k / conns;
+      };
+      budget = upto(before + share(i)) - upto(before);
+    }
+    before += share(i);
+    s.loops.push_back(
+        std::make_unique<detail::event_loop>(s.cfg, s.endpoints, i, n, s.start, budget));
+  }
+  for (unsigned i = 0; i < n; ++i) {
+    const unsigned share_i = share(i);
+    s.threads.emplace_back([this, i, share_i] {
       std::exception_ptr err;
       try {
-        impl_->loops[i]->run(share);
+        impl_->loops[i]->run(share_i);
       } catch (...) {
         err = std::current_exception();
       }
+      if (err) request_stop();  // the other loops need not run to their end
       std::lock_guard lock(impl_->m);
       if (err && !impl_->failure) impl_->failure = err;
       ++impl_->finished;

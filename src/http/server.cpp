@@ -137,6 +137,8 @@ knobs parse_knobs(std::string_view target) {
       k.close = flag();
     } else if (key == "reset") {
       k.reset = flag();
+    } else if (key == "drop") {
+      k.drop = flag();
     }
   }
   return k;
@@ -238,7 +240,7 @@ struct server::impl {
       }
       append_response(out, k.status, k, p->head, b, keep);
       auto [ec, n] = co_await asio::async_write(socket, asio::buffer(out), use_tuple);
-      if (ec || !keep) break;
+      if (ec || !keep || k.drop) break;
     }
     error_code ignored;
     socket.shutdown(tcp::socket::shutdown_send, ignored);

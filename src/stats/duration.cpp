@@ -1,5 +1,6 @@
 #include "hit/stats/duration.hpp"
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 
@@ -18,7 +19,10 @@ std::optional<std::chrono::nanoseconds> parse_duration(std::string_view s,
       ++i;
     }
     if (i == num_start || (i == num_start + 1 && dot)) return std::nullopt;
-    const double value = std::stod(std::string(s.substr(num_start, i - num_start)));
+    double value = 0;
+    const auto num = s.substr(num_start, i - num_start);
+    const auto [end, ec] = std::from_chars(num.data(), num.data() + num.size(), value);
+    if (ec != std::errc{} || end != num.data() + num.size()) return std::nullopt;  // e.g. 1e999
     const std::size_t unit_start = i;
     while (i < s.size() && (s[i] >= 'a' && s[i] <= 'z')) ++i;
     const std::string_view unit = s.substr(unit_start, i - unit_start);

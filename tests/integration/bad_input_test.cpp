@@ -77,3 +77,28 @@ TEST(bad_input, help_and_version_exit_0) {
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_EQ(r.out.rfind("hit ", 0), 0u);
 }
+TEST(bad_input, rate_with_rps) {
+  expect_usage_error({"--rate", "5", "--rps", "5", url}, "--rps");
+}
+TEST(bad_input, ramp_without_duration) {
+  expect_usage_error({"--rate", "1:5", url}, "-z");
+}
+TEST(bad_input, bad_stage) {
+  expect_usage_error({"--stages", "10s", url}, "stage");
+}
+TEST(bad_input, body_file_is_a_directory) {
+  expect_usage_error({"-D", "/tmp", url}, "body file");
+}
+TEST(bad_input, huge_concurrency) {
+  expect_usage_error({"-c", "4294967296", url}, "too large");
+}
+TEST(bad_input, huge_duration) {
+  expect_usage_error({"-z", "1" + std::string(400, '0') + "s", url}, "duration");
+}
+TEST(bad_input, rate_without_an_end) {
+  expect_usage_error({"--rate", "100", url}, "-n or -z");
+}
+TEST(bad_input, serve_bad_listen) {
+  expect_usage_error({"serve", "--listen", "127.0.0.1:99999"}, "--listen");
+  expect_usage_error({"serve", "--listen", "localhost:80"}, "--listen");
+}

@@ -165,3 +165,14 @@ TEST(hit, text_report_has_every_section) {
     EXPECT_NE(r.out.find(part), std::string::npos) << part << "\n" << r.out;
   EXPECT_TRUE(r.err.empty()) << "no progress line when stderr is not a terminal: " << r.err;
 }
+
+TEST(hit, a_stale_keepalive_connection_is_retried_once_not_counted_as_an_error) {
+  server s;
+  // The server closes each connection right after its response, without saying so: the next
+  // request on it meets a closed socket, and is resent once on a new connection.
+  const auto j = run_json({"-n", "200", "-c", "2", s.url("?drop=1")});
+  EXPECT_EQ(j["requests"], 200);
+  EXPECT_EQ(j["errors"], 0) << j.dump();
+  EXPECT_EQ(j["status_codes"]["200"], 200);
+  EXPECT_GT(j["retries"].get<int>(), 150);
+}

@@ -27,7 +27,9 @@ json run_json(std::vector<std::string> args) {
 // server's usual time. Percentile q of all 4R values is therefore
 //   q <= 3/4:  about 0
 //   q >  3/4:  (q - 3/4) * 4 seconds
-double expected_percentile(double q) { return q <= 0.75 ? 0.0 : (q - 0.75) * 4.0; }
+double expected_percentile(double q) {
+  return q <= 0.75 ? 0.0 : (q - 0.75) * 4.0;
+}
 
 void expect_latency_follows_the_schedule(const json& latency) {
   for (const auto& [key, q] : {std::pair{"p90", 0.90}, {"p95", 0.95}, {"p99", 0.99}}) {

@@ -76,15 +76,16 @@ class load_test {
   // Starts the event-loop threads and returns. Call once, after a successful resolve().
   void start();
 
-  // Stops sending new requests; requests in flight finish or time out. Thread-safe, may be
-  // called any number of times from any thread (not from a signal handler).
+  // Stops sending new requests; requests in flight finish or time out. Any thread, any number
+  // of times, once start() has returned (not from a signal handler). The loops notice within
+  // 50 ms (their deadline sweep reads the flag).
   void request_stop();
 
   // Waits up to `d` for every loop to finish; true when they have. Thread-safe.
   bool wait_for(std::chrono::nanoseconds d);
 
-  // A recent view of the counters. Thread-safe, lock-free, and free for the loops: each loop
-  // publishes its own counters with relaxed stores into a cache line of its own.
+  // A recent view of the counters. Any thread once start() has returned; lock-free, and free
+  // for the loops: each publishes its own counters with relaxed stores to a cache line of its own.
   [[nodiscard]] progress current() const;
 
   // Waits for the loops and returns the merged summary. Call once, from the owning thread.

@@ -9,6 +9,8 @@
 //   chunked=1     send the body with Transfer-Encoding: chunked
 //   close=1       close the connection after the response
 //   reset=1       reset the connection (RST) instead of responding
+//   drop=1        respond as if keeping the connection alive, then close it: what a server whose
+//                 keep-alive timeout just expired does to a client about to reuse it
 //
 // Meant for loopback tests and demos, not for production traffic.
 
@@ -41,6 +43,7 @@ struct knobs {
   bool chunked = false;
   bool close = false;
   bool reset = false;
+  bool drop = false;
 };
 knobs parse_knobs(std::string_view target);
 

@@ -67,6 +67,7 @@ class connection {
   void on_read(const boost::system::error_code& ec, std::size_t n);
   void complete();
   void fail(stats::error_kind kind);
+  bool retry_if_stale(const boost::system::error_code& ec);
   void finish();
   void close_socket();
   template <class F>
@@ -86,6 +87,9 @@ class connection {
   clock::time_point deadline_ = clock::time_point::max();  // of the current connect or request
   bool timed_out_ = false;
   bool has_request_ = false;  // a request is assigned (false while only connecting)
+  bool connected_ = false;    // the socket completed a connect (for connections_closed)
+  bool retried_ = false;      // the current request was already resent once
+  std::uint64_t served_ = 0;  // responses on this socket since it connected
   std::chrono::milliseconds backoff_{0};
   handler_memory memory_;
 };
@@ -96,8 +100,14 @@ struct alignas(64) published_counters {
 };
 
 struct event_loop {
+  // Loop `index` of `loops`; `budget`: the most requests it may start.
   event_loop(const load_config& cfg, const std::vector<asio::ip::tcp::endpoint>& endpoints,
-             unsigned index, unsigned loops, clock::time_point start);
+             unsigned index, unsigned loops, clock::time_point start, std::uint64_t budget);
+  // Completes any operation still pending (only after an exception ended run() early), so that
+  // none outlives the connection whose handler memory it uses.
+  ~event_loop();
+  event_loop(const event_loop&) = delete;
+  event_loop& operator=(const event_loop&) = delete;
 
   // Runs every connection of this loop to the end. Called on the loop's own thread.
   // `connections`: the closed model's share; the open model's floor.

@@ -101,3 +101,50 @@ TEST(options, errors_are_one_line_with_exit_code_2) {
     EXPECT_EQ(p.message.find('\n'), p.message.size() - 1) << p.message;
   }
 }
+
+TEST(options, open_model_rate_and_pool) {
+  const auto p = parse({"--rate", "500", "-z", "10s", "--workers", "4", "--max-workers", "64",
+                        "--idle-timeout", "2s", "http://h/"});
+  ASSERT_EQ(p.what, parsed::action::run) << p.message;
+  const auto& r = p.run;
+  EXPECT_TRUE(r.open_model);
+  ASSERT_TRUE(r.schedule.has_value());
+  EXPECT_EQ(r.schedule->due(500), 1s);
+  EXPECT_EQ(r.workers, 4u);
+  EXPECT_EQ(r.max_workers, 64u);
+  EXPECT_TRUE(r.max_workers_given);
+  EXPECT_EQ(r.idle_timeout, 2s);
+}
+
+TEST(options, open_model_ramp_spans_the_duration) {
+  const auto p = parse({"--rate", "100:300", "-z", "2s", "http://h/"});
+  ASSERT_EQ(p.what, parsed::action::run) << p.message;
+  EXPECT_EQ(p.run.schedule->total(), 400u);
+}
+
+TEST(options, open_model_stages_end_the_run_by_themselves) {
+  const auto p = parse({"--stages", "1s:200,1s:200,1s:0", "http://h/"});
+  ASSERT_EQ(p.what, parsed::action::run) << p.message;
+  EXPECT_EQ(p.run.requests, 0u) << "no default -n: the stages end the run";
+  EXPECT_EQ(p.run.schedule->total(), 400u);
+}
+
+TEST(options, open_model_refuses_closed_model_options_and_bad_shapes) {
+  for (auto args : std::vector<std::vector<const char*>>{
+           {"--rate", "10", "--rps", "5", "http://h/"},
+           {"--rate", "10", "-c", "5", "http://h/"},
+           {"--rate", "10", "--stages", "1s:5", "http://h/"},
+           {"--rate", "10:20", "http://h/"},
+           {"--rate", "0", "http://h/"},
+           {"--rate", "fast", "http://h/"},
+           {"--stages", "1s:0", "http://h/"},
+           {"--stages", "1s", "http://h/"},
+           {"--stages", "soon:5", "http://h/"},
+           {"--workers", "5", "http://h/"},
+           {"--rate", "10", "--workers", "9", "--max-workers", "3", "http://h/"}}) {
+    const auto p = parse(args);
+    EXPECT_EQ(p.exit_code, 2) << args[0] << " " << args[1];
+    EXPECT_EQ(p.what, parsed::action::exit);
+    EXPECT_EQ(p.message.find('\n'), p.message.size() - 1) << p.message;
+  }
+}

@@ -81,3 +81,9 @@ TEST(pacer, ends_with_a_finite_schedule) {
   EXPECT_EQ(n, 10);
   EXPECT_FALSE(p.peek().has_value());
 }
+
+TEST(rate_schedule, a_rate_too_small_to_schedule_ends_instead_of_overflowing) {
+  auto s = rate_schedule::constant(1e-10);
+  EXPECT_EQ(s.due(0), std::chrono::nanoseconds(0));
+  EXPECT_FALSE(s.due(1).has_value());
+}

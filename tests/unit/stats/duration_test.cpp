@@ -30,3 +30,8 @@ TEST(duration, formats_with_readable_units) {
   EXPECT_EQ(format_duration(125s), "2m05s");
   EXPECT_EQ(format_duration(999ns), "999ns");
 }
+
+TEST(duration, out_of_range_numbers_are_rejected_not_thrown) {
+  EXPECT_FALSE(parse_duration("1" + std::string(400, '0') + "s").has_value());
+  EXPECT_FALSE(parse_duration("99999999999h").has_value());
+}

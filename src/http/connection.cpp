@@ -32,7 +32,10 @@ auto connection::bind(F&& f) {
 }
 
 void connection::close_socket() {
-  if (connected_) ++loop_.summary.connections_closed;
+  if (connected_) {
+    ++loop_.summary.connections_closed;
+    --loop_.connected;
+  }
   connected_ = false;
   boost::system::error_code ignored;
   socket_.close(ignored);
@@ -106,6 +109,8 @@ void connection::on_connect(const boost::system::error_code& ec) {
     ++loop_.summary.connections_opened;
     connected_ = true;
     served_ = 0;
+    loop_.summary.peak_connections =
+        std::max<std::uint64_t>(loop_.summary.peak_connections, ++loop_.connected);
     if (!has_request_) return loop_.connection_ready(*this);
     return send();
   }

@@ -160,7 +160,6 @@ void event_loop::open_one() {
   }
   ++open_;
   ++connecting_;
-  summary.peak_connections = std::max<std::uint64_t>(summary.peak_connections, open_);
   c->open();
 }
 

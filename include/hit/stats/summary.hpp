@@ -68,7 +68,7 @@ struct summary {
   std::uint64_t connections_closed =
       0;  // closes for any reason (error, Connection: close, idle, end)
   std::uint64_t connections_retired = 0;  // of which idle longer than the idle timeout (open model)
-  std::uint64_t peak_connections = 0;     // most connections open or opening at once
+  std::uint64_t peak_connections = 0;     // most connections connected at once
   // Open model: requests that, when due, found no idle connection and the pool at its cap, so
   // they waited for one (k6's dropped_iterations, except that hit still sends them, late).
   std::uint64_t late = 0;

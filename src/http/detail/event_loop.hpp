@@ -142,7 +142,8 @@ struct event_loop {
   bool stopping = false;
   std::size_t preferred_endpoint = 0;  // the endpoint that last accepted a connection
   std::deque<connection> connections;  // stable addresses for the handlers
-  unsigned active = 0;                 // connections not yet finished
+  unsigned active = 0;                 // closed model: connections not yet finished
+  unsigned connected = 0;              // sockets connected now (for peak_connections)
   timer_type sweep;                    // deadlines and stop requests, checked periodically
   timer_type end_timer;                // the -z duration
   std::chrono::nanoseconds sweep_interval{};

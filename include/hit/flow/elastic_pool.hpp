@@ -116,7 +116,7 @@ struct pool_options {
   std::chrono::milliseconds idle_timeout{1000};
   std::chrono::milliseconds before_backoff{10};        // first retry delay after a failed before
   std::chrono::milliseconds before_backoff_max{1000};  // doubling stops here
-  // Most messages one worker takes per lock acquisition. A worker takes backlog / workers, at
+  // Most messages one worker takes per lock acquisition. A worker takes backlog / (busy + 1), at
   // least 1, at most this, so a long queue is drained in batches while a short one is shared.
   std::size_t max_batch = 16;
   // Debug hook, called on worker threads without the pool's lock held. It must not block for
@@ -423,10 +423,11 @@ class elastic_pool {
     for (;;) {
       if (aborted_) return retire_reason::aborted;
       if (!queue_.empty()) {
-        // A fair share among all workers, so that slow messages are spread out; whatever is
-        // left wakes the next idle worker (woken workers pass the wake-up on).
+        // A fair share among the workers already busy and this one (not the idle ones, which
+        // would make batches tiny when many wait), so that slow messages are spread out; whatever
+        // is left wakes the next idle worker (woken workers pass the wake-up on).
         const std::size_t share = std::clamp<std::size_t>(
-            queue_.size() / std::max<std::size_t>(workers_, 1), 1, opt_.max_batch);
+            queue_.size() / std::max<std::size_t>(busy_ + 1, 1), 1, opt_.max_batch);
         for (std::size_t i = 0; i < share && !queue_.empty(); ++i)
           batch.push_back(queue_.pop_front());
         for (std::size_t i = 0; i < submit_waiters_ && i < batch.size(); ++i)

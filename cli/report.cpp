@@ -149,8 +149,8 @@ std::string text_report(const stats::summary& s, const run_context& ctx) {
                        format_duration_ns(static_cast<double>(s.send_lag.max())));
   }
   if (o.open_model) {
-    out += fmt::format("  Late:          {} (found no idle connection with {} open)\n", s.late,
-                       o.max_workers);
+    out += fmt::format("  Late:          {} (found every connection busy at the cap of {})\n",
+                       s.late, o.max_workers);
     if (s.not_sent)
       out += fmt::format("  Not sent:      {} (due when the run stopped)\n", s.not_sent);
     out += fmt::format(

@@ -1,7 +1,7 @@
 # The front door for people: every target sets up, configures and builds what it needs.
 #   make demo   set up, build, run a load test against the embedded server, print the report
 #   make test   set up, build, run every test (dev preset, then the flow tests under TSan)
-#   make build | release | asan | tsan | bench | format | format-check | clean
+#   make build | release | asan | test-tsan | bench | format | format-check | clean
 .PHONY: all setup build release test test-dev test-tsan asan demo bench format format-check clean
 
 all: build
@@ -36,6 +36,7 @@ demo: release
 	@scripts/demo build/release/cli/hit
 
 bench: release
+	@bench/peers --setup
 	@bench/peers --hit build/release/cli/hit
 
 format:

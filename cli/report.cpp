@@ -131,6 +131,10 @@ std::string text_report(const stats::summary& s, const run_context& ctx) {
   out += fmt::format("  Success ratio: {:.2f}% ({} with 2xx/3xx)\n", s.success_ratio() * 100,
                      s.successes);
   out += fmt::format("  Errors:        {}\n", s.errors);
+  if (s.retries > 0)
+    out += fmt::format(
+        "  Retries:       {} (resent once: the server had closed an idle kept-alive connection)\n",
+        s.retries);
   out += fmt::format("  Duration:      {}\n", format_duration_ns(s.seconds() * 1e9));
   out += fmt::format("  Requests/sec:  {:.1f} completed\n", s.rps());
   out += fmt::format("  Received:      {} ({}/s)\n", bytes_text(static_cast<double>(s.bytes)),

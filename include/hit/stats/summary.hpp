@@ -72,9 +72,8 @@ struct summary {
   // Open model: requests that, when due, found no idle connection and the pool at its cap, so
   // they waited for one (k6's dropped_iterations, except that hit still sends them, late).
   std::uint64_t late = 0;
-  std::uint64_t not_sent = 0;
-  std::uint64_t retries = 0;  // requests resent once because a kept-alive connection was stale //
-                              // due requests dropped because the run was stopped (Ctrl-C)
+  std::uint64_t not_sent = 0;  // due requests dropped because the run was stopped (Ctrl-C)
+  std::uint64_t retries = 0;   // requests resent once because a kept-alive connection was stale
   std::chrono::nanoseconds elapsed{0};    // wall time of the run (max over merged parts)
   std::chrono::nanoseconds last_send{0};  // offset of the last request sent (max over parts)
 

@@ -174,15 +174,18 @@ TEST(elastic_pool, scales_up_under_backlog_and_down_after_idle) {
       {.min_workers = 1, .max_workers = 6, .queue_capacity = 1000, .idle_timeout = 100ms}, make(l));
   EXPECT_EQ(pool.metrics().workers, 1u);
   for (std::uint64_t i = 0; i < 400; ++i) ASSERT_EQ(pool.submit(msg{i}), submit_status::ok);
-  EXPECT_TRUE(eventually([&] { return pool.metrics().started == 6; }, 10s));
+  EXPECT_TRUE(eventually([&] { return pool.metrics().started >= 6; }, 10s));
   EXPECT_TRUE(eventually([&] { return pool.metrics().processed == 400; }, 30s));
   EXPECT_GT(l.max_in_process.load(), 1);
   // Idle: back to min_workers, and the retired ones ran after().
   EXPECT_TRUE(eventually([&] { return pool.metrics().workers == 1; }, 20s));
   EXPECT_EQ(l.afters.load(), l.befores.load() - 1);
+  // A worker may retire during the burst and be replaced (a slow machine, TSan), so started can
+  // pass 6; what must hold is that all but the floor retired and that never more than 6 ran.
   const auto m = pool.metrics();
-  EXPECT_EQ(m.started, 6u);
-  EXPECT_EQ(m.retired, 5u);
+  EXPECT_GE(m.started, 6u);
+  EXPECT_EQ(m.retired, m.started - 1);
+  EXPECT_LE(l.max_in_process.load(), 6);
   pool.close();
   EXPECT_EQ(l.afters.load(), l.befores.load());
 }

@@ -1,8 +1,10 @@
 # The front door for people: every target sets up, configures and builds what it needs.
 #   make demo   set up, build, run a load test against the embedded server, print the report
 #   make test   set up, build, run every test (dev preset, then the flow tests under TSan)
-#   make build | release | asan | test-tsan | bench | format | format-check | clean
-.PHONY: all setup build release test test-dev test-tsan asan demo bench format format-check clean
+#   make build | release | asan | test-tsan | fuzz | bench | format | format-check | clean
+.PHONY: all setup build release test test-dev test-tsan asan fuzz demo bench format format-check clean
+
+FUZZ_SECONDS ?= 60
 
 all: build
 
@@ -31,6 +33,9 @@ asan: setup
 	@cmake --preset asan >/dev/null
 	@cmake --build --preset asan
 	@ctest --preset asan -j2
+
+fuzz: setup
+	@scripts/fuzz $(FUZZ_SECONDS)
 
 demo: release
 	@scripts/demo build/release/cli/hit

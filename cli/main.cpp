@@ -72,13 +72,13 @@ void show_progress(const http::progress& p, const cli::run_options& o) {
   const double secs = std::chrono::duration<double>(p.elapsed).count();
   const double rate = secs > 0 ? static_cast<double>(p.done) / secs : 0;
   std::string eta;
-  if (o.schedule && o.schedule->total() && rate > 0) {
+  if (o.schedule && o.schedule->total() && rate > 0 && p.done < *o.schedule->total()) {
     const double left =
         std::max(0.0, static_cast<double>(*o.schedule->total()) - static_cast<double>(p.done)) /
         rate;
     eta = fmt::format("  ETA {}", stats::format_duration_ns(left * 1e9));
   }
-  if (o.requests > 0 && rate > 0) {
+  if (o.requests > 0 && rate > 0 && p.done < o.requests) {
     const double left = static_cast<double>(o.requests - std::min(o.requests, p.done)) / rate;
     eta = fmt::format("  ETA {}", stats::format_duration_ns(left * 1e9));
   }

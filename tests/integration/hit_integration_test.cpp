@@ -176,3 +176,17 @@ TEST(hit, a_stale_keepalive_connection_is_retried_once_not_counted_as_an_error) 
   EXPECT_EQ(j["status_codes"]["200"], 200);
   EXPECT_GT(j["retries"].get<int>(), 150);
 }
+
+TEST(hit, progress_line_on_a_terminal) {
+  // script(1) gives hit a pseudo-terminal, so stderr is a terminal and the live line appears.
+  if (access("/usr/bin/script", X_OK) != 0) GTEST_SKIP() << "no script(1)";
+  server s;
+  const std::string cmd = std::string(HIT_EXE) + " -n 600 --rps 1000 -c 4 " + s.url();
+  const auto r = hit::test::finish(hit::test::spawn({"/usr/bin/script", "-qfec", cmd, "/dev/null"}),
+                                   std::chrono::seconds(20), [](auto) {});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find(" done "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("req/s"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("ETA"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("[200] 600 responses"), std::string::npos) << r.out;
+}

@@ -164,3 +164,10 @@ TEST(response_parser, reusable_for_pipelined_responses) {
   }
   EXPECT_EQ(done, 3);
 }
+
+TEST(response_parser, eof_before_any_byte_is_an_error_not_an_assertion) {
+  response_parser p;
+  p.reset(false);
+  EXPECT_EQ(p.feed_eof(), parse_status::error);
+  EXPECT_FALSE(p.got_header());
+}

@@ -1,0 +1,55 @@
+// libFuzzer target for the parsers that read untrusted bytes: the HTTP response parser (fed in
+// pieces, as a connection feeds it) and the duration parser (options, server knobs).
+// Build and run with scripts/fuzz (clang's -fsanitize=fuzzer,address,undefined).
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include "hit/http/response_parser.hpp"
+#include "hit/stats/duration.hpp"
+
+namespace {
+
+void fuzz_response(std::string_view data, std::size_t step, bool head) {
+  hit::http::response_parser p(512);
+  p.reset(head);
+  std::string pending;
+  std::size_t pos = 0;
+  int responses = 0;
+  while (pos < data.size()) {
+    pending.append(data.substr(pos, step));
+    pos += step;
+    for (;;) {
+      std::size_t used = 0;
+      const auto st = p.feed(pending, used);
+      if (used > pending.size()) std::abort();  // never consumes more than it was given
+      pending.erase(0, used);
+      if (st == hit::http::parse_status::error) return;
+      if (st == hit::http::parse_status::need_more) {
+        if (pending.size() > 4096) return;  // the connection would report a too-large header
+        break;
+      }
+      if (p.status() > 999) std::abort();  // three digits; 000-099 count as "other"
+      if (head && p.body_bytes() != 0) std::abort();  // HEAD responses carry no body
+      if (++responses > 64) return;
+      p.reset(head);
+    }
+  }
+  (void)p.feed_eof();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t size) {
+  if (size < 2) return 0;
+  const std::string_view data(reinterpret_cast<const char*>(bytes) + 2, size - 2);
+  if (bytes[0] & 1) {
+    (void)hit::stats::parse_duration(data);
+    return 0;
+  }
+  fuzz_response(data, 1 + bytes[1] % 64, (bytes[0] & 2) != 0);
+  return 0;
+}

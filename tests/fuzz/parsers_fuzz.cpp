@@ -32,7 +32,7 @@ void fuzz_response(std::string_view data, std::size_t step, bool head) {
         if (pending.size() > 4096) return;  // the connection would report a too-large header
         break;
       }
-      if (p.status() > 999) std::abort();  // three digits; 000-099 count as "other"
+      if (p.status() > 999) std::abort();             // three digits; 000-099 count as "other"
       if (head && p.body_bytes() != 0) std::abort();  // HEAD responses carry no body
       if (++responses > 64) return;
       p.reset(head);

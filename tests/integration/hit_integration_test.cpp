@@ -6,22 +6,13 @@
 #include <nlohmann/json.hpp>
 
 #include "harness.hpp"
+#include "run_json.hpp"
 
 using namespace std::chrono_literals;
 using hit::test::run_hit;
+using hit::test::run_json;
 using hit::test::server;
 using json = nlohmann::json;
-
-namespace {
-
-json run_json(std::vector<std::string> args, int expected_exit = 0) {
-  args.insert(args.end(), {"-o", "json"});
-  const auto r = run_hit(args);
-  EXPECT_EQ(r.exit_code, expected_exit) << r.err;
-  return json::parse(r.out);
-}
-
-}  // namespace
 
 TEST(hit, sends_exactly_n_requests) {
   server s;

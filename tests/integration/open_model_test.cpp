@@ -7,19 +7,14 @@
 #include <nlohmann/json.hpp>
 
 #include "harness.hpp"
+#include "run_json.hpp"
 
 using hit::test::run_hit;
+using hit::test::run_json;
 using hit::test::server;
 using json = nlohmann::json;
 
 namespace {
-
-json run_json(std::vector<std::string> args) {
-  args.insert(args.end(), {"-o", "json"});
-  const auto r = run_hit(args, std::chrono::seconds(60));
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  return json::parse(r.out);
-}
 
 // The server answers nothing between 1 s and 2 s after the first request, then everything at
 // once. At R requests/s for 4 s, the R requests due in that second wait until 2 s: the one due

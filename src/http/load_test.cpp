@@ -290,7 +290,11 @@ void load_test::start() {
     throw std::logic_error("the open model needs a rate schedule");
   const unsigned conns =
       std::max(1u, s.cfg.model == load_model::open ? s.cfg.max_connections : s.cfg.connections);
-  const unsigned n = std::max(1u, std::min(s.cfg.threads, conns));
+  unsigned n = std::max(1u, std::min(s.cfg.threads, conns));
+  // A paced closed run gives every loop the same share of the schedule, so every loop needs the
+  // same number of connections: use the most loops that divide them evenly.
+  if (s.cfg.rate && s.cfg.model == load_model::closed)
+    while (conns % n != 0) --n;
   s.start = detail::clock::now();
   auto share = [&](unsigned i) { return conns / n + (i < conns % n ? 1 : 0); };
   std::uint64_t before = 0;  // connections of the loops before loop i

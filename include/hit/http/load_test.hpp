@@ -11,7 +11,7 @@
 //   load_test t(cfg);
 //   if (auto err = t.resolve()) { ... }   // once per run
 //   t.start();
-//   while (!t.wait_for(100ms)) show(t.progress());   // or request_stop() on Ctrl-C
+//   while (!t.wait_for(100ms)) show(t.current());   // or request_stop() on Ctrl-C
 //   stats::summary s = t.join();
 
 #include <atomic>

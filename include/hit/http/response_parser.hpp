@@ -4,8 +4,8 @@
 //
 // It is Beast's basic_parser with counting callbacks: Beast handles the grammar (chunked
 // bodies, Content-Length 0, bodies ended by EOF, 1xx/204/304 without a body, HEAD), this class
-// hands it bytes. Measured against a hand-written parser in bench/http_bench.cpp
-// (docs/performance.md); Beast was kept.
+// hands it bytes. Measured against Debian's libhttp-parser in bench/http_bench.cpp: 109 ns vs
+// 265 ns per small response (docs/performance.md), so Beast was kept.
 //
 // Contract: feed() the bytes received so far, in order. The header must be presented whole
 // in one contiguous buffer: when feed() returns need_more having consumed nothing, keep the

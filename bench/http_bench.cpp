@@ -121,8 +121,7 @@ void BM_engine_round_trip(benchmark::State& state) {
   std::thread serving([&] { srv.run(); });
   const auto addr = srv.local_address();
   const auto colon = addr.rfind(':');
-  std::string err;
-  const auto url = hit::http::parse_url("http://" + addr + "/", err);
+  const auto url = hit::http::parse_url("http://" + addr + "/");
   const std::uint64_t n = 20'000;
   for (auto _ : state) {
     hit::http::load_config cfg;
@@ -133,7 +132,7 @@ void BM_engine_round_trip(benchmark::State& state) {
     cfg.connections = static_cast<unsigned>(state.range(0));
     cfg.threads = 1;
     hit::http::load_test t(cfg);
-    if (t.resolve()) state.SkipWithError("resolve failed");
+    if (!t.resolve()) state.SkipWithError("resolve failed");
     t.start();
     const auto s = t.join();
     if (s.successes != n) state.SkipWithError("not every request succeeded");

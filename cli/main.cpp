@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -40,32 +41,60 @@ bool wait_signal(const sigset_t& set, std::chrono::nanoseconds d) {
   return sigtimedwait(&set, nullptr, &ts) > 0;
 }
 
-// The most connections the hard descriptor limit allows.
-unsigned fd_capacity() {
+// Descriptors this process holds now (inherited ones included): /proc/self/fd, or a guess.
+rlim_t descriptors_in_use() {
+  std::error_code ec;
+  rlim_t n = 0;
+  for (std::filesystem::directory_iterator it("/proc/self/fd", ec), end; !ec && it != end;
+       it.increment(ec))
+    ++n;
+  return ec || n == 0 ? 64 : n;
+}
+
+// Descriptors a run needs besides its connections: those in use, and per event-loop thread an
+// epoll, a timerfd and an eventfd, with a margin.
+rlim_t descriptors_besides_connections(unsigned threads) {
+  return descriptors_in_use() + 3 * static_cast<rlim_t>(threads) + 16;
+}
+
+// The most connections the hard descriptor limit allows, beside what is in use.
+unsigned fd_capacity(unsigned threads) {
   rlimit lim{};
-  if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_max == RLIM_INFINITY) return 1u << 20;
-  return lim.rlim_max > 128 ? static_cast<unsigned>(std::min<rlim_t>(lim.rlim_max - 64, 1u << 20))
-                            : 64;
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_max == RLIM_INFINITY)
+    return cli::max_connections;
+  const rlim_t besides = descriptors_besides_connections(threads);
+  return lim.rlim_max > besides + 1
+             ? static_cast<unsigned>(std::min<rlim_t>(lim.rlim_max - besides, cli::max_connections))
+             : 1;
 }
 
 // Each connection needs a descriptor; raise the soft limit when the hard limit allows.
-bool ensure_fd_limit(unsigned connections, std::string& error) {
-  const rlim_t needed = static_cast<rlim_t>(connections) + 64;
+// `option`: what asked for the connections, as the user typed it ("-c 500").
+result<void> ensure_fd_limit(unsigned connections, unsigned threads, const std::string& option) {
+  const rlim_t in_use = descriptors_in_use();
+  const rlim_t needed = connections + descriptors_besides_connections(threads);
   rlimit lim{};
-  if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= needed) return true;
-  if (lim.rlim_max != RLIM_INFINITY && lim.rlim_max < needed) {
-    error = fmt::format(
-        "-c {} needs about {} file descriptors but the limit is {}: raise it with 'ulimit -n {}'",
-        connections, needed, lim.rlim_max, needed);
-    return false;
-  }
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= needed) return {};
+  if (lim.rlim_max != RLIM_INFINITY && lim.rlim_max < needed)
+    return failure{fmt::format(
+        "{} needs about {} file descriptors ({} are in use already) but the limit is {}: raise "
+        "it with 'ulimit -n {}'",
+        option, needed, in_use, lim.rlim_max, needed)};
   lim.rlim_cur = needed;
-  if (setrlimit(RLIMIT_NOFILE, &lim) != 0) {
-    error = fmt::format("cannot raise the file-descriptor limit to {}: try 'ulimit -n {}'", needed,
-                        needed);
-    return false;
-  }
-  return true;
+  if (setrlimit(RLIMIT_NOFILE, &lim) != 0)
+    return failure{
+        fmt::format("cannot raise the file-descriptor limit to {} for {}: try "
+                    "'ulimit -n {}'",
+                    needed, option, needed)};
+  return {};
+}
+
+// Writes the report; fails when stdout cannot take it (a full disk, a closed descriptor).
+result<void> write_report(const std::string& text) {
+  std::cout << text;
+  std::cout.flush();
+  if (!std::cout) return failure{"cannot write the report to standard output"};
+  return {};
 }
 
 void show_progress(const http::progress& p, const cli::run_options& o) {
@@ -94,15 +123,17 @@ void show_progress(const http::progress& p, const cli::run_options& o) {
 }
 
 int run(cli::run_options o) {
-  std::string err;
   // The default cap of the open model shrinks to what the descriptor limit allows; a cap the
   // user asked for is checked like -c.
   if (o.open_model && !o.max_workers_given) {
-    o.max_workers = std::min(o.max_workers, fd_capacity());
+    o.max_workers = std::min(o.max_workers, fd_capacity(o.threads));
     o.workers = std::min(o.workers, o.max_workers);
   }
-  if (!ensure_fd_limit(o.open_model ? o.max_workers : o.concurrency, err)) {
-    std::fprintf(stderr, "hit: %s\n", err.c_str());
+  const auto asked = o.open_model ? fmt::format("--max-workers {}", o.max_workers)
+                                  : fmt::format("-c {}", o.concurrency);
+  if (auto fds = ensure_fd_limit(o.open_model ? o.max_workers : o.concurrency, o.threads, asked);
+      !fds) {
+    std::fprintf(stderr, "hit: %s\n", fds.error().c_str());
     return cli::exit_failure;
   }
   http::load_config cfg;
@@ -127,20 +158,25 @@ int run(cli::run_options o) {
 
   const sigset_t signals = block_stop_signals();
   http::load_test test(std::move(cfg));
-  if (auto e = test.resolve()) {
-    std::fprintf(stderr, "hit: %s\n", e->c_str());
+  if (auto resolved = test.resolve(); !resolved) {
+    std::fprintf(stderr, "hit: %s\n", resolved.error().c_str());
     return cli::exit_failure;
   }
   const bool live = isatty(STDERR_FILENO) == 1;
   test.start();
   bool interrupted = false;
+  std::chrono::steady_clock::time_point first_signal;
   while (!test.wait_for(0ns)) {
     if (wait_signal(signals, 200ms)) {
+      // `timeout -s INT` signals the child and then its process group: two signals within a
+      // second are one interrupt, not a request to quit without a report.
+      if (interrupted && std::chrono::steady_clock::now() - first_signal < 1s) continue;
       if (interrupted) {
         std::fprintf(stderr, "\nhit: interrupted twice, exiting without a report\n");
         std::_Exit(cli::exit_interrupted);
       }
       interrupted = true;
+      first_signal = std::chrono::steady_clock::now();
       test.request_stop();
       std::fprintf(stderr,
                    "%shit: interrupted: finishing requests in flight (Ctrl-C again to quit)\n",
@@ -152,12 +188,17 @@ int run(cli::run_options o) {
   const stats::summary s = test.join();
 
   const cli::run_context ctx{o, interrupted};
-  if (o.output == cli::output_format::json) {
-    std::cout << cli::json_report(s, ctx).dump(2) << "\n";
-  } else {
-    std::cout << cli::text_report(s, ctx);
+  // JSON strings must be UTF-8; anything else the report quotes (the URL as typed) is replaced
+  // with U+FFFD rather than lost with the report.
+  const auto written = write_report(
+      o.output == cli::output_format::json
+          ? cli::json_report(s, ctx).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +
+                "\n"
+          : cli::text_report(s, ctx));
+  if (!written) {
+    std::fprintf(stderr, "hit: %s\n", written.error().c_str());
+    return cli::exit_failure;
   }
-  std::cout.flush();
   if (interrupted) return cli::exit_interrupted;
   if (s.requests > 0 && s.error_count(stats::error_kind::refused) == s.requests) {
     std::fprintf(stderr, "hit: every connection to %s:%s was refused: is the server running?\n",

@@ -7,9 +7,9 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
-#include <sstream>
 #include <thread>
 
+#include "hit/printable.hpp"
 #include "hit/stats/duration.hpp"
 #include "hit/version.hpp"
 
@@ -31,57 +31,119 @@ Examples:
 
 Exit codes:
   0    the run finished (HTTP error statuses are results, not failures)
-  1    the run could not be done (host not found, every connection refused, ...)
+  1    the run could not be done (host not found, every connection refused, ...),
+       or the report could not be written
   2    bad options or input
   130  interrupted (Ctrl-C or SIGTERM): the report covers what was done
+)";
+
+constexpr const char* serve_footer = R"(
+Per-request knobs in the query string:
+  delay=100ms   wait before responding (bare number: milliseconds)
+  status=503    respond with this status
+  size=16384    body of this many bytes
+  chunked=1     send the body with Transfer-Encoding: chunked
+  close=1       close the connection after the response
+  reset=1       reset the connection (RST) instead of responding
+  drop=1        respond as if keeping the connection alive, then close it
+Prints 'listening on http://ADDRESS/' once bound; stops on Ctrl-C or SIGTERM.
 )";
 
 struct error_exit {
   std::string message;
 };
-
-template <class T>
-T positive(long long v, const char* what) {
-  if (v <= 0)
-    throw error_exit{std::string(what) + " must be a positive number, got " + std::to_string(v)};
-  if (static_cast<unsigned long long>(v) > std::numeric_limits<T>::max())
-    throw error_exit{std::string(what) + " is too large: " + std::to_string(v)};
-  return static_cast<T>(v);
+[[noreturn]] void bad(std::string message) {
+  throw error_exit{std::move(message)};
 }
 
-std::chrono::nanoseconds duration_arg(const std::string& text, const char* what) {
+// The text as the user typed it, quoted and safe to print on one line.
+std::string echo(std::string_view text) {
+  return "'" + printable(text) + "'";
+}
+
+// A whole number in decimal (no sign, no 0x, no octal: "010" is ten), from `least` up to the
+// most `T` holds or `most`.
+template <class T>
+T whole_number(const std::string& text, const std::string& option, T least = 1,
+               T most = std::numeric_limits<T>::max()) {
+  T value{};
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value, 10);
+  const bool digits = !text.empty() && std::all_of(text.begin(), text.end(),
+                                                   [](char c) { return c >= '0' && c <= '9'; });
+  if (!digits) bad(option + " wants a whole number, got " + echo(text));
+  if (ec == std::errc::result_out_of_range || value > most)
+    bad(option + " " + echo(text) + " is too large: at most " + std::to_string(most));
+  if (ec != std::errc{} || ptr != end) bad(option + " wants a whole number, got " + echo(text));
+  if (value < least)
+    bad(option + " must be at least " + std::to_string(least) + ", got " + echo(text));
+  return value;
+}
+
+std::chrono::nanoseconds duration_arg(const std::string& text, const std::string& option) {
   auto d = stats::parse_duration(text);
-  if (!d)
-    throw error_exit{std::string("cannot parse ") + what + " '" + text +
-                     "': use a number with a unit, e.g. 500ms, 10s, 2m"};
+  if (!d) bad(option + ": " + d.error());
   return *d;
+}
+
+// RFC 9110 5.6.2: a token is one or more of these.
+bool is_token(std::string_view s) {
+  static constexpr std::string_view extra = "!#$%&'*+-.^_`|~";
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char ch) {
+    const auto c = static_cast<unsigned char>(ch);
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           extra.find(ch) != std::string_view::npos;
+  });
+}
+
+// RFC 9110 5.5: a field value has no control byte but horizontal tab (no CR, LF or NUL: those
+// would end the header early and let the rest be read as another request).
+bool is_field_value(std::string_view s) {
+  return std::none_of(s.begin(), s.end(), [](char ch) {
+    const auto c = static_cast<unsigned char>(ch);
+    return (c < 0x20 && c != '\t') || c == 0x7f;
+  });
 }
 
 std::pair<std::string, std::string> header_arg(const std::string& h) {
   const auto colon = h.find(':');
-  if (colon == std::string::npos)
-    throw error_exit{"header '" + h + "' has no colon: use -H 'Name: value'"};
-  if (colon == 0) throw error_exit{"header '" + h + "' has no name: use -H 'Name: value'"};
-  auto trim = [](std::string s) {
+  if (colon == std::string::npos) bad("header " + echo(h) + " has no colon: use -H 'Name: value'");
+  auto trim = [](std::string_view s) {
     const auto b = s.find_first_not_of(" \t");
     const auto e = s.find_last_not_of(" \t");
-    return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
+    return b == std::string_view::npos ? std::string() : std::string(s.substr(b, e - b + 1));
   };
-  auto name = trim(h.substr(0, colon));
-  if (name.find_first_of(" \t\r\n") != std::string::npos)
-    throw error_exit{"header '" + h + "' has a bad name"};
-  return {name, trim(h.substr(colon + 1))};
+  // No space may stand between the name and the colon (RFC 9112 5.1).
+  const std::string name = h.substr(0, colon);
+  if (!is_token(name))
+    bad("header " + echo(h) + " has a bad name: letters, digits and !#$%&'*+-.^_`|~ only");
+  const std::string value = trim(std::string_view(h).substr(colon + 1));
+  if (!is_field_value(value))
+    bad("header " + echo(h) + " has a control character (CR, LF, NUL...) in its value");
+  auto is = [&](std::string_view n) {
+    return std::equal(name.begin(), name.end(), n.begin(), n.end(),
+                      [](char a, char b) { return std::tolower(a) == std::tolower(b); });
+  };
+  if (is("transfer-encoding") || is("content-length"))
+    bad("header " + echo(h) + ": hit frames the body itself (Content-Length from -d/-D)");
+  return {name, value};
 }
 
-double rate_arg(const std::string& text, const char* what) {
-  try {
-    std::size_t used = 0;
-    const double v = std::stod(text, &used);
-    if (used == text.size() && std::isfinite(v) && v >= 0) return v;
-  } catch (const std::exception&) {
-  }
-  throw error_exit{std::string("bad rate '") + text + "' in " + what +
-                   ": use requests per second, e.g. 500 or 0.5"};
+// Rates are decimal numbers (no hex, no inf/nan), from 0 to the most a machine can schedule:
+// hit sends about 10^5 requests per second per core, so 10^7 is far beyond any real run and
+// still small enough that counting due requests never overflows.
+constexpr double max_rate = 1e7;
+
+double rate_arg(const std::string& text, const std::string& where) {
+  double v = 0;
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, v, std::chars_format::general);
+  if (text.empty() || ec != std::errc{} || ptr != end || !std::isfinite(v) || v < 0)
+    bad("bad rate " + echo(text) + " in " + where + ": use requests per second, e.g. 500 or 0.5");
+  if (v > max_rate)
+    bad("rate " + echo(text) + " in " + where +
+        " is more than hit can schedule: at most 10000000 requests per second");
+  return v;
 }
 
 // "30s:100,1m:500,30s:0": ramp to 100/s over 30 s, to 500/s over 1 min, to 0 over 30 s.
@@ -94,23 +156,39 @@ flow::rate_schedule stages_arg(const std::string& text) {
         text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
     const auto colon = stage.find(':');
     if (colon == std::string::npos)
-      throw error_exit{"bad stage '" + stage + "' in --stages: use DURATION:RATE, e.g. 30s:100"};
+      bad("bad stage " + echo(stage) + " in --stages: use DURATION:RATE, e.g. 30s:100");
     const auto d = stats::parse_duration(stage.substr(0, colon));
     if (!d || d->count() <= 0)
-      throw error_exit{"bad duration in stage '" + stage + "': use e.g. 30s, 1m"};
+      bad("bad duration in stage " + echo(stage) + " of --stages: use e.g. 30s, 1m");
     stages.emplace_back(*d, rate_arg(stage.substr(colon + 1), "--stages"));
     if (comma == std::string::npos) break;
     pos = comma + 1;
   }
   bool any = false;
   for (const auto& st : stages) any = any || st.second > 0;
-  if (!any) throw error_exit{"--stages never rises above 0 requests per second"};
+  if (!any) bad("--stages never rises above 0 requests per second");
   return flow::rate_schedule::stages(0, stages);
+}
+
+std::string read_body_file(const std::string& path) {
+  if (path.empty()) bad("-D/--body-file wants a file name, got ''");
+  std::error_code fe;
+  if (!std::filesystem::is_regular_file(path, fe))
+    bad("cannot read body file " + echo(path) + ": not a readable file");
+  const auto size = std::filesystem::file_size(path, fe);
+  std::ifstream in(path, std::ios::binary);
+  if (fe || !in) bad("cannot read body file " + echo(path));
+  // Read straight into the one string that will hold the body for the whole run.
+  std::string body(static_cast<std::size_t>(size), '\0');
+  in.read(body.data(), static_cast<std::streamsize>(size));
+  if (static_cast<std::uintmax_t>(in.gcount()) != size || in.peek() != EOF)
+    bad("cannot read body file " + echo(path) + ": it changed while being read");
+  return body;
 }
 
 std::pair<std::string, std::string> split_listen(const std::string& s) {
   const auto colon = s.rfind(':');
-  if (colon == std::string::npos) throw error_exit{"--listen wants HOST:PORT, got '" + s + "'"};
+  if (colon == std::string::npos) bad("--listen wants HOST:PORT, got " + echo(s));
   std::string host = s.substr(0, colon);
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
     host = host.substr(1, host.size() - 2);
@@ -119,12 +197,202 @@ std::pair<std::string, std::string> split_listen(const std::string& s) {
   unsigned long p = 0;
   const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
   if (port.empty() || ec != std::errc{} || end != port.data() + port.size() || p > 65535)
-    throw error_exit{"--listen wants HOST:PORT with a port from 0 to 65535, got '" + s + "'"};
-  boost::system::error_code bad;
-  boost::asio::ip::make_address(host, bad);
-  if (bad)
-    throw error_exit{"--listen wants an IP address (e.g. 127.0.0.1 or [::1]), got '" + host + "'"};
-  return {host, port};
+    bad("--listen wants HOST:PORT with a port from 0 to 65535, got " + echo(s));
+  boost::system::error_code bad_address;
+  boost::asio::ip::make_address(host, bad_address);
+  if (bad_address) bad("--listen wants an IP address (e.g. 127.0.0.1 or [::1]), got " + echo(host));
+  return {host, std::to_string(p)};
+}
+
+// ---- The command line as typed: every value a string, validated below ----------------------
+
+struct run_args {
+  std::string url;
+  std::string requests, concurrency = "50", threads, rps = "0";
+  std::string duration, timeout = "20s", method = "GET", body, body_file, output = "text";
+  std::vector<std::string> headers;
+  bool no_keepalive = false;
+  std::string rate, stages, workers = "10", max_workers = "10000", idle_timeout = "5s";
+  // Which were given.
+  CLI::Option *requests_opt, *concurrency_opt, *rps_opt, *duration_opt, *body_file_opt;
+  CLI::Option *rate_opt, *stages_opt, *workers_opt, *max_workers_opt, *idle_opt;
+};
+
+struct serve_args {
+  std::string listen = "127.0.0.1:0", threads = "1", body_size = "14", pause_at, pause_for;
+};
+
+void declare_run(CLI::App& app, run_args& a) {
+  a.threads = std::to_string(std::max(1u, std::thread::hardware_concurrency()));
+  app.add_option("url", a.url, "Target URL (http://host[:port]/path)");
+  a.requests_opt = app.add_option("-n,--requests", a.requests,
+                                  "Requests to send [default: 200, or no limit with -z]")
+                       ->type_name("N");
+  a.concurrency_opt =
+      app.add_option("-c,--concurrency", a.concurrency, "Connections working at once")
+          ->type_name("N")
+          ->capture_default_str();
+  a.rps_opt = app.add_option("--rps", a.rps, "Global rate limit in requests per second, 0 = none")
+                  ->type_name("R")
+                  ->capture_default_str();
+  a.duration_opt =
+      app.add_option("-z,--duration", a.duration,
+                     "Send for this long (e.g. 30s, 2m); with -n, stop at whichever comes first");
+  app.add_option("-t,--timeout", a.timeout, "Timeout per request (and per connect), at least 1ms")
+      ->capture_default_str();
+  app.add_option("-m,--method", a.method, "HTTP method")->capture_default_str();
+  app.add_option("-H,--header", a.headers, "Add a header, 'Name: value' (repeatable)")
+      ->allow_extra_args(false);
+  app.add_option("-d,--body", a.body, "Request body");
+  a.body_file_opt = app.add_option("-D,--body-file", a.body_file, "Request body from a file");
+  app.add_flag("--no-keepalive", a.no_keepalive, "Open a new connection for every request");
+  app.add_option("-o,--output", a.output, "Report format: text or json")->capture_default_str();
+  app.add_option("--threads", a.threads, "Event-loop threads [default: number of cores]")
+      ->type_name("N");
+
+  a.rate_opt = app.add_option(
+      "--rate", a.rate,
+      "Open model: start R requests per second whatever the server does; R1:R2 ramps over -z");
+  a.stages_opt = app.add_option(
+      "--stages", a.stages, "Open model: k6-style rate stages from 0, e.g. 30s:100,1m:500,30s:0");
+  a.workers_opt =
+      app.add_option("--workers", a.workers,
+                     "Open model: connections opened at the start and kept [default: 10, at "
+                     "most --max-workers]")
+          ->type_name("N");
+  a.max_workers_opt =
+      app.add_option("--max-workers", a.max_workers,
+                     "Open model: most connections; beyond, due requests wait (counted late)")
+          ->type_name("N")
+          ->capture_default_str();
+  a.idle_opt = app.add_option("--idle-timeout", a.idle_timeout,
+                              "Open model: retire connections idle this long")
+                   ->capture_default_str();
+}
+
+void declare_serve(CLI::App& serve, serve_args& a) {
+  serve.add_option("--listen", a.listen, "Address to listen on, HOST:PORT (port 0: any free)")
+      ->capture_default_str();
+  serve.add_option("--threads", a.threads, "Server threads")->capture_default_str();
+  serve.add_option("--body-size", a.body_size, "Default response body size in bytes")
+      ->capture_default_str();
+  serve.add_option("--pause-at", a.pause_at,
+                   "Stall every response from this long after the first request...");
+  serve.add_option("--pause-for", a.pause_for, "...for this long (a coordinated-omission demo)");
+  serve.footer(serve_footer);
+}
+
+// The open model's options (--rate/--stages, --workers, --max-workers, --idle-timeout).
+void validate_open_model(const run_args& a, run_options& r) {
+  if (a.rate_opt->count() > 0 && a.stages_opt->count() > 0) bad("use --rate or --stages, not both");
+  if (a.rps_opt->count() > 0)
+    bad("--rps limits the closed model; with --rate/--stages the rate is the schedule");
+  if (a.concurrency_opt->count() > 0)
+    bad("with --rate/--stages connections are elastic: use --workers and --max-workers, not -c");
+  if (a.rate_opt->count() > 0) {
+    const auto colon = a.rate.find(':');
+    if (colon == std::string::npos) {
+      const double v = rate_arg(a.rate, "--rate");
+      if (v <= 0) bad("--rate must be positive");
+      if (a.requests_opt->count() == 0 && a.duration_opt->count() == 0)
+        bad("--rate needs -n or -z: how many requests, or for how long");
+      r.schedule = flow::rate_schedule::constant(v);
+    } else {
+      const double from = rate_arg(a.rate.substr(0, colon), "--rate");
+      const double to = rate_arg(a.rate.substr(colon + 1), "--rate");
+      if (r.duration.count() <= 0)
+        bad("a ramp (--rate " + printable(a.rate) + ") runs over the duration: add -z, e.g. -z 1m");
+      if (from <= 0 && to <= 0) bad("--rate " + printable(a.rate) + " never rises above 0");
+      r.schedule = flow::rate_schedule::ramp(from, to, r.duration);
+    }
+    r.schedule_text = a.rate;
+    r.schedule_option = "--rate";
+  } else {
+    r.schedule = stages_arg(a.stages);
+    r.schedule_text = a.stages;
+    r.schedule_option = "--stages";
+    // The stages end the run; -n still caps it.
+    if (a.requests_opt->count() == 0 && a.duration_opt->count() == 0) r.requests = 0;
+  }
+  r.max_workers = whole_number<unsigned>(a.max_workers, "--max-workers", 1, max_connections);
+  r.max_workers_given = a.max_workers_opt->count() > 0;
+  if (a.workers_opt->count() > 0) {
+    r.workers = whole_number<unsigned>(a.workers, "--workers", 0, max_connections);
+    if (r.workers > r.max_workers)
+      bad("--workers " + std::to_string(r.workers) + " is above --max-workers " +
+          std::to_string(r.max_workers));
+  } else {
+    r.workers = std::min(r.workers, r.max_workers);  // the default floor follows a lower cap
+  }
+  r.idle_timeout = duration_arg(a.idle_timeout, "--idle-timeout");
+  if (r.idle_timeout.count() <= 0) bad("--idle-timeout must be positive");
+}
+
+// The request: method, headers, body, keep-alive.
+void validate_request(const run_args& a, run_options& r) {
+  if (!is_token(a.method))
+    bad("bad method " + echo(a.method) + ": letters, digits and !#$%&'*+-.^_`|~ only");
+  std::string method = a.method;
+  for (auto& c : method) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  r.request.method = method;
+  for (const auto& h : a.headers) r.request.headers.push_back(header_arg(h));
+  if (!a.body.empty() && a.body_file_opt->count() > 0) bad("use -d or -D, not both");
+  r.request.body = a.body_file_opt->count() > 0 ? read_body_file(a.body_file) : a.body;
+  r.request.keepalive = !a.no_keepalive;
+}
+
+run_options validate_run(const run_args& a) {
+  run_options r;
+  if (a.url.empty()) bad("missing URL: try 'hit http://127.0.0.1:8080/' (see --help)");
+  auto u = http::parse_url(a.url);
+  if (!u) bad(u.error());
+  if (u->scheme == "https") bad("https:// is not supported yet: use http:// (TLS is planned)");
+  r.url_text = a.url;
+  r.target = std::move(*u);
+
+  if (a.duration_opt->count() > 0) {
+    r.duration = duration_arg(a.duration, "-z/--duration");
+    if (r.duration.count() <= 0) bad("-z/--duration must be positive");
+  }
+  if (a.requests_opt->count() == 0) {
+    r.requests = r.duration.count() > 0 ? 0 : 200;
+  } else {
+    r.requests = whole_number<std::uint64_t>(a.requests, "-n/--requests");
+  }
+  r.concurrency = whole_number<unsigned>(a.concurrency, "-c/--concurrency", 1, max_connections);
+  r.threads = whole_number<unsigned>(a.threads, "--threads", 1, max_threads);
+  r.rps = rate_arg(a.rps, "--rps");
+  r.timeout = duration_arg(a.timeout, "-t/--timeout");
+  // The loops check deadlines every timeout/10, at best every millisecond.
+  if (r.timeout < std::chrono::milliseconds(1))
+    bad("-t/--timeout " + echo(a.timeout) + " is below the 1ms hit can enforce");
+
+  r.open_model = a.rate_opt->count() > 0 || a.stages_opt->count() > 0;
+  if (r.open_model) {
+    validate_open_model(a, r);
+  } else {
+    for (auto* o : {a.workers_opt, a.max_workers_opt, a.idle_opt})
+      if (o->count() > 0) bad(o->get_name() + " goes with --rate or --stages (the open model)");
+  }
+  validate_request(a, r);
+  if (a.output == "text") {
+    r.output = output_format::text;
+  } else if (a.output == "json") {
+    r.output = output_format::json;
+  } else {
+    bad("unknown output format " + echo(a.output) + ": use text or json");
+  }
+  return r;
+}
+
+serve_options validate_serve(const serve_args& a) {
+  serve_options s;
+  std::tie(s.address, s.port) = split_listen(a.listen);
+  s.threads = whole_number<unsigned>(a.threads, "--threads", 1, max_threads);
+  s.body_size = whole_number<std::size_t>(a.body_size, "--body-size", 0, max_serve_body);
+  if (!a.pause_at.empty()) s.pause_at = duration_arg(a.pause_at, "--pause-at");
+  if (!a.pause_for.empty()) s.pause_for = duration_arg(a.pause_for, "--pause-for");
+  return s;
 }
 
 }  // namespace
@@ -135,194 +403,26 @@ parsed parse_command_line(int argc, const char* const* argv) {
   app.footer(examples);
   app.set_version_flag("--version", std::string("hit ") + HIT_VERSION);
   app.get_formatter()->column_width(34);
-
-  std::string url;
-  long long requests = 0;
-  long long concurrency = 50;
-  long long threads = std::max(1u, std::thread::hardware_concurrency());
-  double rps = 0;
-  std::string duration, timeout = "20s", method = "GET", body, body_file, output = "text";
-  std::vector<std::string> headers;
-  bool no_keepalive = false;
-
-  app.add_option("url", url, "Target URL (http://host[:port]/path)");
-  auto* requests_opt = app.add_option("-n,--requests", requests,
-                                      "Requests to send [default: 200, or no limit with -z]");
-  app.add_option("-c,--concurrency", concurrency, "Connections working at once")
-      ->capture_default_str();
-  app.add_option("--rps", rps, "Global rate limit in requests per second, 0 = none")
-      ->capture_default_str();
-  app.add_option("-z,--duration", duration,
-                 "Send for this long (e.g. 30s, 2m); with -n, stop at whichever comes first");
-  app.add_option("-t,--timeout", timeout, "Timeout per request (and per connect)")
-      ->capture_default_str();
-  app.add_option("-m,--method", method, "HTTP method")->capture_default_str();
-  app.add_option("-H,--header", headers, "Add a header, 'Name: value' (repeatable)")
-      ->allow_extra_args(false);
-  app.add_option("-d,--body", body, "Request body");
-  app.add_option("-D,--body-file", body_file, "Request body from a file");
-  app.add_flag("--no-keepalive", no_keepalive, "Open a new connection for every request");
-  app.add_option("-o,--output", output, "Report format: text or json")->capture_default_str();
-  app.add_option("--threads", threads, "Event-loop threads [default: number of cores]");
-
-  std::string rate, stages;
-  long long workers = 10, max_workers = 10000;
-  std::string idle_timeout = "5s";
-  auto* rate_opt = app.add_option(
-      "--rate", rate,
-      "Open model: start R requests per second whatever the server does; R1:R2 ramps over -z");
-  auto* stages_opt = app.add_option(
-      "--stages", stages, "Open model: k6-style rate stages from 0, e.g. 30s:100,1m:500,30s:0");
-  auto* workers_opt =
-      app.add_option("--workers", workers, "Open model: connections opened at the start and kept")
-          ->capture_default_str();
-  auto* max_workers_opt =
-      app.add_option("--max-workers", max_workers,
-                     "Open model: most connections; beyond, due requests wait (counted late)")
-          ->capture_default_str();
-  auto* idle_opt = app.add_option("--idle-timeout", idle_timeout,
-                                  "Open model: retire connections idle this long")
-                       ->capture_default_str();
-  auto* concurrency_opt = app.get_option("--concurrency");
-  auto* rps_opt = app.get_option("--rps");
-
+  run_args run;
+  declare_run(app, run);
+  serve_args serve_a;
   auto* serve = app.add_subcommand("serve", "Run the embedded test server (for demos and tests)");
-  std::string listen = "127.0.0.1:0";
-  long long serve_threads = 1;
-  long long body_size = 14;
-  serve->add_option("--listen", listen, "Address to listen on, HOST:PORT (port 0: any free)")
-      ->capture_default_str();
-  serve->add_option("--threads", serve_threads, "Server threads")->capture_default_str();
-  serve->add_option("--body-size", body_size, "Default response body size in bytes")
-      ->capture_default_str();
-  std::string pause_at, pause_for;
-  serve->add_option("--pause-at", pause_at,
-                    "Stall every response from this long after the first request...");
-  serve->add_option("--pause-for", pause_for, "...for this long (a coordinated-omission demo)");
-  serve->footer(
-      "\nPer-request knobs in the query string: delay=100ms status=503 size=16384 chunked=1\n"
-      "close=1 (close after the response) reset=1 (RST instead of a response).\n"
-      "Prints 'listening on http://ADDRESS/' once bound; stops on Ctrl-C or SIGTERM.");
+  declare_serve(*serve, serve_a);
 
   try {
     app.parse(argc, argv);
     if (serve->parsed()) {
-      auto [host, port] = split_listen(listen);
-      out.serve.address = host;
-      out.serve.port = port;
-      out.serve.threads = positive<unsigned>(serve_threads, "--threads");
-      if (body_size < 0) throw error_exit{"--body-size must be >= 0"};
-      out.serve.body_size = static_cast<std::size_t>(body_size);
-      if (!pause_at.empty()) out.serve.pause_at = duration_arg(pause_at, "--pause-at");
-      if (!pause_for.empty()) out.serve.pause_for = duration_arg(pause_for, "--pause-for");
-      out.what = parsed::action::serve;
-      return out;
-    }
-
-    auto& r = out.run;
-    if (url.empty()) throw error_exit{"missing URL: try 'hit http://127.0.0.1:8080/' (see --help)"};
-    std::string err;
-    auto u = http::parse_url(url, err);
-    if (!u) throw error_exit{err};
-    if (u->scheme == "https")
-      throw error_exit{"https:// is not supported yet: use http:// (TLS is planned)"};
-    r.url_text = url;
-    r.target = *u;
-
-    if (!duration.empty()) {
-      r.duration = duration_arg(duration, "duration");
-      if (r.duration.count() <= 0) throw error_exit{"duration must be positive"};
-    }
-    if (requests_opt->count() == 0) {
-      r.requests = r.duration.count() > 0 ? 0 : 200;
-    } else {
-      r.requests = positive<std::uint64_t>(requests, "-n/--requests");
-    }
-    r.concurrency = positive<unsigned>(concurrency, "-c/--concurrency");
-    r.threads = positive<unsigned>(threads, "--threads");
-    if (!(rps >= 0) || !std::isfinite(rps))
-      throw error_exit{"--rps must be >= 0, got " + std::to_string(rps)};
-    r.rps = rps;
-    r.timeout = duration_arg(timeout, "timeout");
-
-    r.open_model = rate_opt->count() > 0 || stages_opt->count() > 0;
-    if (!r.open_model) {
-      for (auto* o : {workers_opt, max_workers_opt, idle_opt})
+      // `hit -n 5 URL serve` would otherwise drop -n and the URL without a word.
+      for (const auto* o : app.get_options())
         if (o->count() > 0)
-          throw error_exit{o->get_name() + " goes with --rate or --stages (the open model)"};
+          bad("'serve' takes only its own options, after it (see hit serve --help): remove " +
+              (o->nonpositional() ? o->get_name() : std::string("the URL")));
+      out.serve = validate_serve(serve_a);
+      out.what = parsed::action::serve;
     } else {
-      if (rate_opt->count() > 0 && stages_opt->count() > 0)
-        throw error_exit{"use --rate or --stages, not both"};
-      if (rps_opt->count() > 0)
-        throw error_exit{
-            "--rps limits the closed model; with --rate/--stages the rate is the schedule"};
-      if (concurrency_opt->count() > 0)
-        throw error_exit{
-            "with --rate/--stages connections are elastic: use --workers and --max-workers, not "
-            "-c"};
-      if (rate_opt->count() > 0) {
-        const auto colon = rate.find(':');
-        if (colon == std::string::npos) {
-          const double v = rate_arg(rate, "--rate");
-          if (v <= 0) throw error_exit{"--rate must be positive"};
-          r.schedule = flow::rate_schedule::constant(v);
-        } else {
-          const double from = rate_arg(rate.substr(0, colon), "--rate");
-          const double to = rate_arg(rate.substr(colon + 1), "--rate");
-          if (r.duration.count() <= 0)
-            throw error_exit{"a ramp (--rate " + rate +
-                             ") runs over the duration: add -z, e.g. -z 1m"};
-          if (from <= 0 && to <= 0) throw error_exit{"--rate " + rate + " never rises above 0"};
-          r.schedule = flow::rate_schedule::ramp(from, to, r.duration);
-        }
-        r.schedule_text = rate;
-        r.schedule_option = "--rate";
-        if (colon == std::string::npos && requests_opt->count() == 0 && duration.empty())
-          throw error_exit{"--rate needs -n or -z: how many requests, or for how long"};
-      } else {
-        r.schedule = stages_arg(stages);
-        r.schedule_text = stages;
-        r.schedule_option = "--stages";
-        // The stages end the run; -n still caps it.
-        if (requests_opt->count() == 0 && duration.empty()) r.requests = 0;
-      }
-      r.workers = static_cast<unsigned>(std::max(0LL, workers));
-      if (workers < 0) throw error_exit{"--workers must be >= 0"};
-      r.max_workers = positive<unsigned>(max_workers, "--max-workers");
-      r.max_workers_given = max_workers_opt->count() > 0;
-      if (r.workers > r.max_workers) throw error_exit{"--workers is above --max-workers"};
-      r.idle_timeout = duration_arg(idle_timeout, "idle timeout");
-      if (r.idle_timeout.count() <= 0) throw error_exit{"--idle-timeout must be positive"};
+      out.run = validate_run(run);
+      out.what = parsed::action::run;
     }
-    if (r.timeout.count() <= 0) throw error_exit{"timeout must be positive"};
-
-    if (method.empty() || method.find_first_of(" \t\r\n") != std::string::npos)
-      throw error_exit{"bad method '" + method + "'"};
-    for (auto& c : method) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    r.request.method = method;
-    for (const auto& h : headers) r.request.headers.push_back(header_arg(h));
-    if (!body.empty() && !body_file.empty()) throw error_exit{"use -d or -D, not both"};
-    r.request.body = body;
-    if (!body_file.empty()) {
-      std::error_code fe;
-      if (!std::filesystem::is_regular_file(body_file, fe))
-        throw error_exit{"cannot read body file '" + body_file + "': not a readable file"};
-      std::ifstream in(body_file, std::ios::binary);
-      if (!in) throw error_exit{"cannot read body file '" + body_file + "'"};
-      std::ostringstream ss;
-      ss << in.rdbuf();
-      if (in.bad()) throw error_exit{"cannot read body file '" + body_file + "'"};
-      r.request.body = ss.str();
-    }
-    r.request.keepalive = !no_keepalive;
-    if (output == "text") {
-      r.output = output_format::text;
-    } else if (output == "json") {
-      r.output = output_format::json;
-    } else {
-      throw error_exit{"unknown output format '" + output + "': use text or json"};
-    }
-    out.what = parsed::action::run;
   } catch (const CLI::CallForHelp&) {
     out.message = serve->parsed() ? serve->help() : app.help();
     out.exit_code = exit_ok;
@@ -331,8 +431,8 @@ parsed parse_command_line(int argc, const char* const* argv) {
     out.exit_code = exit_ok;
   } catch (const CLI::ParseError& e) {
     std::string m = e.what();
-    if (!m.empty() && m.back() == '\n') m.pop_back();
-    out.message = "hit: " + m + " (see hit --help)\n";
+    while (!m.empty() && m.back() == '\n') m.pop_back();
+    out.message = "hit: " + printable(m, 400) + " (see hit --help)\n";
     out.exit_code = exit_usage;
   } catch (const error_exit& e) {
     out.message = "hit: " + e.message + "\n";

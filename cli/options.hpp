@@ -21,6 +21,11 @@ inline constexpr int exit_failure = 1;  // the run could not be done: DNS, every
 inline constexpr int exit_usage = 2;    // bad options or input
 inline constexpr int exit_interrupted = 130;  // stopped by Ctrl-C / SIGTERM; partial report printed
 
+// Bounds on what the options may ask for; beyond them the answer is exit 2, not a failed run.
+inline constexpr unsigned max_connections = 1u << 20;                // -c, --workers, --max-workers
+inline constexpr unsigned max_threads = 1024;                        // --threads
+inline constexpr std::size_t max_serve_body = std::size_t{1} << 30;  // serve --body-size
+
 enum class output_format { text, json };
 
 struct run_options {
@@ -62,7 +67,8 @@ struct parsed {
   std::string message;      // for action::exit: text for stdout (code 0) or stderr (otherwise)
 };
 
-// Parses argv. Never throws, never exits, prints nothing.
+// Parses argv. Never throws, never exits, prints nothing. Messages are one line, with what the
+// user typed quoted and its control bytes escaped.
 parsed parse_command_line(int argc, const char* const* argv);
 
 }  // namespace hit::cli

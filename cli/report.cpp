@@ -135,6 +135,10 @@ std::string text_report(const stats::summary& s, const run_context& ctx) {
     out += fmt::format(
         "  Retries:       {} (resent once: the server had closed an idle kept-alive connection)\n",
         s.retries);
+  if (s.unsolicited > 0)
+    out += fmt::format(
+        "  Unsolicited:   {} connections closed: the server sent bytes no request asked for\n",
+        s.unsolicited);
   out += fmt::format("  Duration:      {}\n", format_duration_ns(s.seconds() * 1e9));
   out += fmt::format("  Requests/sec:  {:.1f} completed\n", s.rps());
   out += fmt::format("  Received:      {} ({}/s)\n", bytes_text(static_cast<double>(s.bytes)),
@@ -145,7 +149,9 @@ std::string text_report(const stats::summary& s, const run_context& ctx) {
     out += fmt::format("\nPacing (--rps {}):\n", o.rps);
   }
   if (paced(o)) {
-    out += fmt::format("  Sent/sec:      {:.1f} (scheduled {:.1f})\n", s.send_rate(),
+    const auto sent = s.send_rate();
+    out += fmt::format("  Sent/sec:      {} (scheduled {:.1f})\n",
+                       sent ? fmt::format("{:.1f}", *sent) : std::string("n/a (under 2 sent)"),
                        scheduled_rate(s, o));
     out += fmt::format("  Send lag:      p50 {}  p99 {}  max {}\n",
                        format_duration_ns(static_cast<double>(s.send_lag.percentile(50))),
@@ -156,7 +162,9 @@ std::string text_report(const stats::summary& s, const run_context& ctx) {
     out += fmt::format("  Late:          {} (found every connection busy at the cap of {})\n",
                        s.late, o.max_workers);
     if (s.not_sent)
-      out += fmt::format("  Not sent:      {} (due when the run stopped)\n", s.not_sent);
+      out += fmt::format(
+          "  Not sent:      {} (due, still waiting for a connection when the run stopped)\n",
+          s.not_sent);
     out += fmt::format(
         "  Connections:   peak {}, opened {}, closed {}, retired idle {} (--workers {}, "
         "--max-workers {}, --idle-timeout {})\n",
@@ -174,6 +182,10 @@ std::string text_report(const stats::summary& s, const run_context& ctx) {
   } else {
     latency_block(out, "Latency:", s.latency);
   }
+  if (s.latency.clamped() > 0)
+    out +=
+        fmt::format("  ({} latencies above the histogram's range, ~36 min, counted at its top)\n",
+                    s.latency.clamped());
   if (s.latency.count() > 0) {
     out += "\nLatency histogram (upper bound, count):\n";
     out += latency_histogram(s.latency);
@@ -217,13 +229,15 @@ nlohmann::json json_report(const stats::summary& s, const run_context& ctx) {
   if (!o.open_model) j["concurrency"] = o.concurrency;
   j["connections_opened"] = s.connections_opened;
   j["retries"] = s.retries;
+  j["unsolicited"] = s.unsolicited;
   j["connections"] = {{"peak", s.peak_connections},
                       {"opened", s.connections_opened},
                       {"closed", s.connections_closed},
                       {"retired_idle", s.connections_retired}};
   if (paced(o)) {
     j["target_rps"] = scheduled_rate(s, o);
-    j["achieved_rps"] = s.send_rate();
+    const auto sent = s.send_rate();
+    j["achieved_rps"] = sent ? nlohmann::json(*sent) : nlohmann::json(nullptr);
     j["send_lag_s"] = {{"p50", static_cast<double>(s.send_lag.percentile(50)) / 1e9},
                        {"p99", static_cast<double>(s.send_lag.percentile(99)) / 1e9},
                        {"max", static_cast<double>(s.send_lag.max()) / 1e9}};
@@ -236,6 +250,7 @@ nlohmann::json json_report(const stats::summary& s, const run_context& ctx) {
     j["max_workers"] = o.max_workers;
   }
   j["latency_s"] = latency_json(s.latency);
+  j["latency_clamped"] = s.latency.clamped();
   if (paced(o)) j["service_time_s"] = latency_json(s.service_time);
   nlohmann::json hist = nlohmann::json::array();
   for (const auto& b : histogram_bins(s.latency, 10))

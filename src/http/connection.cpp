@@ -8,6 +8,7 @@
 // in the loop's own summary. No allocation (handler_memory), no lock (UNSAFE concurrency hint),
 // no per-request timer (the loop's sweep).
 
+#include <array>
 #include <boost/asio/bind_allocator.hpp>
 #include <cstring>
 
@@ -70,6 +71,7 @@ void connection::next() {
   has_request_ = true;
   retried_ = false;
   if (loop_.pacer && due_ > clock::now()) {
+    waited_ = true;
     timer_.expires_at(due_);
     timer_.async_wait(bind([this](const boost::system::error_code&) {
       if (loop_.stopping) return finish();  // taken but never sent: not a request
@@ -81,8 +83,22 @@ void connection::next() {
 }
 
 void connection::start_request() {
+  if (socket_.is_open() && waited_ && !quiet_while_idle()) {
+    // The server spoke while nobody asked: an unsolicited response, or the rest of one. The
+    // connection's byte stream no longer pairs responses with requests; start afresh.
+    ++loop_.summary.unsolicited;
+    close_socket();
+  }
+  waited_ = false;
   if (socket_.is_open()) return send();
   begin_connect();
+}
+
+// One FIONREAD ioctl, paid only by a connection that sat idle (a pacing wait, the open model's
+// idle list), where bytes from the server may have arrived unasked; never on the unpaced path.
+bool connection::quiet_while_idle() {
+  boost::system::error_code ec;
+  return socket_.available(ec) == 0 && !ec;
 }
 
 // The `before` of the connection's lifecycle. Tries the endpoint that last worked first.
@@ -149,14 +165,26 @@ void connection::send() {
   deadline_ = sent_ + loop_.cfg.timeout;
   written_ = 0;
   bytes_in_ = 0;
+  parser_.reset(loop_.cfg.head);
   write_some();
 }
 
 void connection::write_some() {
   const auto& r = loop_.cfg.request;
-  socket_.async_write_some(
-      asio::buffer(r.data() + written_, r.size() - written_),
-      bind([this](const boost::system::error_code& ec, std::size_t n) { on_written(ec, n); }));
+  auto done =
+      bind([this](const boost::system::error_code& ec, std::size_t n) { on_written(ec, n); });
+  writing_ = true;
+  if (r.body.empty()) {  // the usual case: one buffer, one send
+    socket_.async_write_some(asio::buffer(r.head.data() + written_, r.head.size() - written_),
+                             std::move(done));
+  } else if (written_ < r.head.size()) {
+    const std::array<asio::const_buffer, 2> both = {
+        asio::buffer(r.head.data() + written_, r.head.size() - written_), asio::buffer(r.body)};
+    socket_.async_write_some(both, std::move(done));
+  } else {
+    const std::size_t at = written_ - r.head.size();
+    socket_.async_write_some(asio::buffer(r.body.data() + at, r.body.size() - at), std::move(done));
+  }
 }
 
 // A server may close an idle keep-alive connection just as a request is written to it (RFC 9112
@@ -173,17 +201,27 @@ bool connection::retry_if_stale(const boost::system::error_code& ec) {
   return true;
 }
 
+// A request too large for one write is read from while it is written: a server may answer it
+// before reading all of it (413 Content Too Large, then close), and that answer is the result.
+// Either side may then end the request; the other operation is closed down, and the request
+// moves on (settle) only when neither is still pending.
 void connection::on_written(const boost::system::error_code& ec, std::size_t n) {
+  writing_ = false;
+  if (over_) return settle();
   // A timeout closed the socket: whatever else happened, this request timed out.
   if (timed_out_) return fail(stats::error_kind::timeout);
   if (ec) {
+    // The server stopped reading; what it sent before that decides the request.
+    if (reading_) return;
     if (retry_if_stale(ec)) return;
     return fail(classify(ec, false));
   }
   written_ += n;
-  if (written_ < loop_.cfg.request.size()) return write_some();
-  parser_.reset(loop_.cfg.head);
-  parse_or_read();
+  if (written_ < loop_.cfg.request.size()) {
+    if (!reading_) read_some();
+    return write_some();
+  }
+  if (!reading_) parse_or_read();
 }
 
 void connection::parse_or_read() {
@@ -198,16 +236,24 @@ void connection::parse_or_read() {
     if (st == parse_status::error) return fail(stats::error_kind::malformed);
     if (buffered_ == buffer_.size()) return fail(stats::error_kind::malformed);  // header > buffer
   }
+  read_some();
+}
+
+void connection::read_some() {
+  reading_ = true;
   socket_.async_read_some(
       asio::buffer(buffer_.data() + buffered_, buffer_.size() - buffered_),
       bind([this](const boost::system::error_code& ec, std::size_t n) { on_read(ec, n); }));
 }
 
 void connection::on_read(const boost::system::error_code& ec, std::size_t n) {
+  reading_ = false;
+  if (over_) return settle();
   // A timeout closed the socket (and emptied the buffer): even if this read completed, its
   // bytes belong to a request that has timed out.
   if (timed_out_) return fail(stats::error_kind::timeout);
-  if (ec && retry_if_stale(ec)) return;
+  // (A request still being written is not resent: its write decides nothing yet.)
+  if (ec && !writing_ && retry_if_stale(ec)) return;
   if (ec == asio::error::eof) {
     if (parser_.feed_eof() == parse_status::done) return complete();
     return fail(parser_.got_header() ? stats::error_kind::malformed : stats::error_kind::closed);
@@ -224,8 +270,16 @@ void connection::complete() {
   loop_.summary.record_response(parser_.status(), bytes_in_, done - due_, done - sent_);
   ++served_;
   loop_.publish();
-  if (!loop_.cfg.keepalive || !parser_.keep_alive()) close_socket();
-  next();
+  // Bytes beyond the response were sent before any request asked for them: the next response
+  // on this connection could not be told from them, so the connection ends here.
+  const bool unsolicited = buffered_ > 0;
+  if (unsolicited) ++loop_.summary.unsolicited;
+  // After 101 Switching Protocols the connection no longer speaks HTTP/1.1; a request still
+  // being written cannot be finished either.
+  if (!loop_.cfg.keepalive || !parser_.keep_alive() || unsolicited || parser_.status() == 101 ||
+      written_ < loop_.cfg.request.size())
+    close_socket();
+  settle();
 }
 
 void connection::fail(stats::error_kind kind) {
@@ -233,7 +287,13 @@ void connection::fail(stats::error_kind kind) {
   loop_.summary.record_error(kind);
   loop_.publish();
   close_socket();
-  next();
+  settle();
+}
+
+// The request is over; once no operation of it is pending, take the next one.
+void connection::settle() {
+  over_ = writing_ || reading_;
+  if (!over_) next();
 }
 
 // The `after` of the lifecycle.

@@ -1,5 +1,6 @@
 #include "hit/http/load_test.hpp"
 
+#include <boost/asio/post.hpp>
 #include <condition_variable>
 #include <exception>
 #include <limits>
@@ -8,6 +9,7 @@
 #include <thread>
 
 #include "detail/event_loop.hpp"
+#include "hit/printable.hpp"
 
 namespace hit::http {
 
@@ -60,13 +62,25 @@ void event_loop::stop_sending() {
   stopping = true;
   for (auto& c : connections) c.wake();  // pacing and back-off waits end now
   if (open_model_) {
+    // Due but never sent, not requests: the backlog, and what fell due before the stop but was
+    // not yet taken into it (a rate beyond what the loop can dispatch).
+    if (!schedule_done_) summary.not_sent += due_untaken(clock::now());
     schedule_done_ = true;
     dispatch_timer_.cancel();
-    summary.not_sent += backlog_;  // due but never sent: not requests
+    summary.not_sent += backlog_;
     backlog_ = 0;
     late_pending_ = 0;
     maybe_end();
   }
+}
+
+std::uint64_t event_loop::due_untaken(clock::time_point now) const {
+  auto t = now - start;
+  if (cfg.duration.count() > 0) t = std::min<std::chrono::nanoseconds>(t, cfg.duration);
+  const std::uint64_t due = cfg.rate->count_before(t);
+  const std::uint64_t next = pacer->next_index();
+  const std::uint64_t mine = due > next ? (due - next + stride_ - 1) / stride_ : 0;
+  return std::min(mine, budget);
 }
 
 void event_loop::connection_done() {
@@ -113,9 +127,15 @@ clock::time_point event_loop::take_backlog() {
   return start + *cfg.rate->due(k);
 }
 
+// Takes what is due into the backlog, at most `dispatch_batch` items a turn: at a rate far
+// above what the machine can send, the backlog would otherwise grow in one loop turn for as
+// long as the schedule runs ahead of the clock, and the loop would see no stop, no deadline and
+// no response meanwhile. Past the batch it posts itself behind the loop's other work.
 void event_loop::dispatch() {
+  constexpr unsigned dispatch_batch = 4096;
   const auto now = clock::now();
-  while (!schedule_done_) {
+  bool more_due = false;
+  for (unsigned taken = 0; !schedule_done_; ++taken) {
     const auto offset = pacer->peek();
     if (!offset || budget == 0 || stopping ||
         (cfg.duration.count() > 0 && *offset >= cfg.duration)) {
@@ -123,13 +143,21 @@ void event_loop::dispatch() {
       break;
     }
     if (start + *offset > now) break;
+    if (taken == dispatch_batch) {
+      more_due = true;
+      break;
+    }
     if (backlog_ == 0) backlog_first_ = pacer->next_index();
     pacer->take();
     --budget;
     ++backlog_;
   }
   assign();
-  if (!schedule_done_) {
+  if (more_due) {
+    asio::post(io, [this] {
+      if (!schedule_done_) dispatch();
+    });
+  } else if (!schedule_done_) {
     dispatch_timer_.expires_at(start + *pacer->peek());
     dispatch_timer_.async_wait([this](const boost::system::error_code& ec) {
       if (!ec) dispatch();
@@ -174,7 +202,7 @@ void event_loop::connection_free(connection& c) {
     --open_;
     spare_.push_back(&c);
   } else {
-    c.idle_since = clock::now();
+    c.went_idle(clock::now());
     idle_.push_back(&c);
   }
   maybe_end();
@@ -226,18 +254,20 @@ void event_loop::run(unsigned n) {
   sweep_interval = std::clamp<std::chrono::nanoseconds>(
       cfg.timeout / 10, std::chrono::milliseconds(1), std::chrono::milliseconds(50));
   arm_sweep();
+  // -z is a time limit in both models: at its end sending stops, requests in flight get at most
+  // -t, and (open model) due requests still waiting for a connection are not sent.
+  if (cfg.duration.count() > 0) {
+    end_timer.expires_at(start + cfg.duration);
+    end_timer.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) stop_sending();
+    });
+  }
   if (open_model_) {
     for (unsigned i = 0; i < min_open_; ++i) open_one();
     dispatch();
   } else {
     for (unsigned i = 0; i < n; ++i) connections.emplace_back(*this);
     active = n;
-    if (cfg.duration.count() > 0) {
-      end_timer.expires_at(start + cfg.duration);
-      end_timer.async_wait([this](const boost::system::error_code& ec) {
-        if (!ec) stop_sending();
-      });
-    }
     for (auto& c : connections) c.start();
   }
   io.run();
@@ -271,16 +301,17 @@ load_test::~load_test() {
   }
 }
 
-std::optional<std::string> load_test::resolve() {
+result<void> load_test::resolve() {
   boost::asio::io_context io;
   boost::asio::ip::tcp::resolver resolver(io);
   boost::system::error_code ec;
   auto results = resolver.resolve(impl_->cfg.host, impl_->cfg.port, ec);
-  if (ec) return "cannot resolve '" + impl_->cfg.host + "': " + ec.message();
+  const std::string host = "cannot resolve '" + printable(impl_->cfg.host) + "': ";
+  if (ec) return failure{host + ec.message()};
   impl_->endpoints.clear();
   for (const auto& r : results) impl_->endpoints.push_back(r.endpoint());
-  if (impl_->endpoints.empty()) return "cannot resolve '" + impl_->cfg.host + "': no addresses";
-  return std::nullopt;
+  if (impl_->endpoints.empty()) return failure{host + "no addresses"};
+  return {};
 }
 
 void load_test::start() {

@@ -17,13 +17,14 @@ bool iequals(std::string_view a, std::string_view b) {
 
 }  // namespace
 
-std::string build_request(const url& target, const request_spec& spec) {
+request_bytes build_request(const url& target, request_spec spec) {
   auto user_has = [&](std::string_view name) {
     return std::any_of(spec.headers.begin(), spec.headers.end(),
                        [&](const auto& h) { return iequals(h.first, name); });
   };
+  const bool inline_body = spec.body.size() <= request_bytes::inline_body_limit;
   std::string r;
-  r.reserve(256 + spec.body.size());
+  r.reserve(256 + (inline_body ? spec.body.size() : 0));
   r += spec.method;
   r += ' ';
   r += target.target;
@@ -45,8 +46,11 @@ std::string build_request(const url& target, const request_spec& spec) {
   if (!spec.body.empty() || body_method) add("Content-Length", std::to_string(spec.body.size()));
   if (!spec.keepalive && !user_has("connection")) add("Connection", "close");
   r += "\r\n";
-  r += spec.body;
-  return r;
+  if (inline_body) {
+    r += spec.body;
+    return {std::move(r), {}};
+  }
+  return {std::move(r), std::move(spec.body)};
 }
 
 }  // namespace hit::http

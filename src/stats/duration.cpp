@@ -4,11 +4,17 @@
 #include <cmath>
 #include <cstdio>
 
+#include "hit/printable.hpp"
+
 namespace hit::stats {
 
-std::optional<std::chrono::nanoseconds> parse_duration(std::string_view s,
-                                                       std::chrono::nanoseconds bare_unit) {
-  if (s.empty()) return std::nullopt;
+result<std::chrono::nanoseconds> parse_duration(std::string_view s,
+                                                std::chrono::nanoseconds bare_unit) {
+  const auto bad = [s] {
+    return failure{"cannot parse duration '" + printable(s) +
+                   "': use a number with a unit, e.g. 500ms, 10s, 2m"};
+  };
+  if (s.empty()) return bad();
   double total_ns = 0;
   std::size_t i = 0;
   while (i < s.size()) {
@@ -18,17 +24,17 @@ std::optional<std::chrono::nanoseconds> parse_duration(std::string_view s,
       dot = dot || s[i] == '.';
       ++i;
     }
-    if (i == num_start || (i == num_start + 1 && dot)) return std::nullopt;
+    if (i == num_start || (i == num_start + 1 && dot)) return bad();
     double value = 0;
     const auto num = s.substr(num_start, i - num_start);
     const auto [end, ec] = std::from_chars(num.data(), num.data() + num.size(), value);
-    if (ec != std::errc{} || end != num.data() + num.size()) return std::nullopt;  // e.g. 1e999
+    if (ec != std::errc{} || end != num.data() + num.size()) return bad();  // e.g. 1e999
     const std::size_t unit_start = i;
     while (i < s.size() && (s[i] >= 'a' && s[i] <= 'z')) ++i;
     const std::string_view unit = s.substr(unit_start, i - unit_start);
     double scale = 0;
     if (unit.empty()) {
-      if (num_start != 0 || i != s.size()) return std::nullopt;  // bare numbers stand alone
+      if (num_start != 0 || i != s.size()) return bad();  // bare numbers stand alone
       scale = static_cast<double>(bare_unit.count());
     } else if (unit == "ns") {
       scale = 1;
@@ -43,15 +49,16 @@ std::optional<std::chrono::nanoseconds> parse_duration(std::string_view s,
     } else if (unit == "h") {
       scale = 3600e9;
     } else {
-      return std::nullopt;
+      return bad();
     }
     total_ns += value * scale;
   }
-  if (!std::isfinite(total_ns) || total_ns > 9e18) return std::nullopt;
+  if (!std::isfinite(total_ns) || total_ns > 9e18) return bad();
   return std::chrono::nanoseconds(static_cast<std::int64_t>(std::llround(total_ns)));
 }
 
 std::string format_duration_ns(double ns) {
+  if (!(ns > 0)) return "0s";
   char buf[32];
   auto fmt = [&](double v, const char* unit) {
     if (v >= 100)

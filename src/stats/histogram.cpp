@@ -49,13 +49,4 @@ std::uint64_t histogram::percentile(double p) const noexcept {
   return max_;
 }
 
-std::uint64_t histogram::count_between(std::uint64_t lo, std::uint64_t hi) const noexcept {
-  std::uint64_t n = 0;
-  for (std::size_t i = index_of(std::min(lo, max_trackable));
-       i <= index_of(std::min(hi, max_trackable)) && i < bucket_count; ++i) {
-    n += counts_[i];
-  }
-  return n;
-}
-
 }  // namespace hit::stats

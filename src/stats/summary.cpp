@@ -20,6 +20,7 @@ void summary::merge(const summary& other) noexcept {
   peak_connections += other.peak_connections;
   late += other.late;
   not_sent += other.not_sent;
+  unsolicited += other.unsolicited;
   retries += other.retries;
   elapsed = std::max(elapsed, other.elapsed);
   last_send = std::max(last_send, other.last_send);

@@ -9,7 +9,7 @@
 // at the end. A connection that breaks is counted by error kind and replaced.
 //
 //   load_test t(cfg);
-//   if (auto err = t.resolve()) { ... }   // once per run
+//   if (auto r = t.resolve(); !r) { ... r.error() ... }   // once per run
 //   t.start();
 //   while (!t.wait_for(100ms)) show(t.current());   // or request_stop() on Ctrl-C
 //   stats::summary s = t.join();
@@ -22,6 +22,8 @@
 #include <string>
 
 #include "hit/flow/rate_schedule.hpp"
+#include "hit/http/request.hpp"
+#include "hit/result.hpp"
 #include "hit/stats/summary.hpp"
 
 namespace hit::http {
@@ -34,17 +36,21 @@ namespace hit::http {
 enum class load_model { closed, open };
 
 struct load_config {
-  std::string host;     // name or address literal
-  std::string port;     // service or number
-  std::string request;  // the request's bytes (build_request)
-  bool head = false;    // the request is HEAD: responses carry no body
+  std::string host;       // name or address literal
+  std::string port;       // service or number
+  request_bytes request;  // the request's bytes (build_request)
+  bool head = false;      // the request is HEAD: responses carry no body
   bool keepalive = true;
-  std::uint64_t requests = 0;            // total to send; 0 = no limit (then `duration` is set)
-  std::chrono::nanoseconds duration{0};  // stop sending after this; 0 = no limit
+  std::uint64_t requests = 0;  // total to send; 0 = no limit (then `duration` is set)
+  // Stop sending after this (0 = no limit). Requests in flight then get at most `timeout`; in
+  // the open model, due requests still waiting for a connection are counted in not_sent.
+  std::chrono::nanoseconds duration{0};
   load_model model = load_model::closed;
   unsigned connections = 50;  // closed model: the connections; open model: unused
   unsigned threads = 1;       // event loops; the engine never uses more loops than connections
-  std::chrono::nanoseconds timeout{std::chrono::seconds(20)};  // per request, and per connect
+  // Per request, and per connect; enforced by a sweep every timeout/10, at best every 1 ms, so
+  // a timeout below 1 ms is not kept (cli refuses it).
+  std::chrono::nanoseconds timeout{std::chrono::seconds(20)};
   // When set, request k is due at schedule.due(k) after the start (a global rate split over the
   // loops exactly, see flow::pacer), and latency runs from that due time, not from the send.
   // Required by the open model.
@@ -69,16 +75,17 @@ class load_test {
   load_test(const load_test&) = delete;
   load_test& operator=(const load_test&) = delete;
 
-  // Resolves the host once for the whole run. Blocking. Returns the resolver's message on
-  // failure. Call before start(), from the owning thread.
-  std::optional<std::string> resolve();
+  // Resolves the host once for the whole run. Blocking. Fails with the resolver's message.
+  // Call before start(), from the owning thread.
+  result<void> resolve();
 
   // Starts the event-loop threads and returns. Call once, after a successful resolve().
   void start();
 
   // Stops sending new requests; requests in flight finish or time out. Any thread, any number
   // of times, once start() has returned (not from a signal handler). The loops notice within
-  // 50 ms (their deadline sweep reads the flag).
+  // 50 ms (their deadline sweep reads the flag; the open model's dispatcher yields to the loop
+  // every few thousand due requests, so it cannot hold the loop past a stop).
   void request_stop();
 
   // Waits up to `d` for every loop to finish; true when they have. Thread-safe.

@@ -16,16 +16,18 @@ enum class error_kind : std::uint8_t {
   reset,            // the peer reset the connection (RST, EPIPE) before the response completed
   closed,           // the peer closed the connection cleanly before the response completed
   malformed,        // the response was not valid HTTP/1.1 (or its header was too large)
-  dns,              // the host name could not be resolved
   other,            // any other socket error (unreachable network, out of descriptors, ...)
 };
+// (A host that does not resolve is no error kind: the host is resolved once, before the run,
+// and the run does not start: exit 1.)
 
-inline constexpr std::size_t error_kind_count = 8;
+inline constexpr std::size_t error_kind_count = static_cast<std::size_t>(error_kind::other) + 1;
 
 // Stable snake_case names: the JSON keys of errors_by_kind and the labels of the text report.
 constexpr std::string_view name(error_kind k) noexcept {
   constexpr std::array<std::string_view, error_kind_count> names = {
-      "refused", "connect_timeout", "timeout", "reset", "closed", "malformed", "dns", "other"};
+      "refused", "connect_timeout", "timeout", "reset", "closed", "malformed", "other"};
+  static_assert(names.back() == "other", "one name per error_kind, in order");
   return names[static_cast<std::size_t>(k)];
 }
 

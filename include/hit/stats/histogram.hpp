@@ -57,8 +57,6 @@ class histogram {
   [[nodiscard]] std::uint64_t count_at_index(std::size_t i) const noexcept { return counts_[i]; }
   static std::uint64_t lowest_in_bucket(std::size_t i) noexcept;
   static std::uint64_t highest_in_bucket(std::size_t i) noexcept;
-  // Number of recorded values in the buckets that hold lo through hi (bucket resolution).
-  [[nodiscard]] std::uint64_t count_between(std::uint64_t lo, std::uint64_t hi) const noexcept;
 
   static std::size_t index_of(std::uint64_t v) noexcept {
     constexpr std::uint64_t exact_limit = std::uint64_t{2} << sub_bucket_bits;  // 256

@@ -9,6 +9,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 
 #include "hit/stats/error_kind.hpp"
 #include "hit/stats/histogram.hpp"
@@ -72,18 +73,21 @@ struct summary {
   // Open model: requests that, when due, found no idle connection and the pool at its cap, so
   // they waited for one (k6's dropped_iterations, except that hit still sends them, late).
   std::uint64_t late = 0;
-  std::uint64_t not_sent = 0;  // due requests dropped because the run was stopped (Ctrl-C)
-  std::uint64_t retries = 0;   // requests resent once because a kept-alive connection was stale
+  // Open model: due requests never sent because the run stopped (Ctrl-C, or -z ended) while
+  // they waited for a connection. Not requests: not in `requests`.
+  std::uint64_t not_sent = 0;
+  // Connections closed because the server sent bytes no request asked for (after a complete
+  // response, or while the connection was idle): they cannot be paired with a request.
+  std::uint64_t unsolicited = 0;
+  std::uint64_t retries = 0;  // requests resent once because a kept-alive connection was stale
   std::chrono::nanoseconds elapsed{0};    // wall time of the run (max over merged parts)
   std::chrono::nanoseconds last_send{0};  // offset of the last request sent (max over parts)
 
-  // Requests started per second between the start and the last send (paced runs: compare with
-  // the schedule's rate).
-  [[nodiscard]] double send_rate() const noexcept {
-    const std::uint64_t sent = requests > 0 ? requests - 1 : 0;
-    return last_send.count() > 0
-               ? static_cast<double>(sent) / std::chrono::duration<double>(last_send).count()
-               : 0.0;
+  // Requests started per second between the first send and the last (paced runs: compare with
+  // the schedule's rate). Undefined (nullopt) with fewer than two sends.
+  [[nodiscard]] std::optional<double> send_rate() const noexcept {
+    if (requests < 2 || last_send.count() <= 0) return std::nullopt;
+    return static_cast<double>(requests - 1) / std::chrono::duration<double>(last_send).count();
   }
 };
 

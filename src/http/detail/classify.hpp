@@ -16,7 +16,6 @@ inline stats::error_kind classify(const boost::system::error_code& ec, bool conn
   if (ec == e::connection_reset || ec == e::broken_pipe || ec == e::connection_aborted)
     return error_kind::reset;
   if (ec == e::eof) return error_kind::closed;
-  if (ec == e::host_not_found || ec == e::host_not_found_try_again) return error_kind::dns;
   return error_kind::other;
 }
 

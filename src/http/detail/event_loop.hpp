@@ -33,8 +33,9 @@ using timer_type = asio::basic_waitable_timer<clock, asio::wait_traits<clock>, e
 struct event_loop;
 
 // One connection: a worker that connects (before), runs requests one at a time (process) and
-// closes (after). A chain of completion handlers, at most one operation in flight; its buffers
-// and its handler memory are allocated once, when the run starts. See connection.cpp.
+// closes (after). A chain of completion handlers, one operation in flight (two only while a
+// request too large for one write is read from as it is written); its buffers and its handler
+// memory are allocated once, when the run starts. See connection.cpp.
 class connection {
  public:
   explicit connection(event_loop& l);
@@ -48,6 +49,12 @@ class connection {
   // Open model: closes an idle connection (the worker's `after`).
   void close() { close_socket(); }
   clock::time_point idle_since{};
+  // Open model: the connection joins the idle list (its next request checks for bytes the
+  // server sent meanwhile).
+  void went_idle(clock::time_point now) {
+    idle_since = now;
+    waited_ = true;
+  }
   // Called by the loop's sweep: closes the socket if the current connect or request is past its
   // deadline, which completes the pending operation with an error counted as a timeout.
   void expire(clock::time_point now);
@@ -61,9 +68,12 @@ class connection {
   void connect_next();
   void on_connect(const boost::system::error_code& ec);
   void send();
+  bool quiet_while_idle();
   void write_some();
   void on_written(const boost::system::error_code& ec, std::size_t n);
   void parse_or_read();
+  void read_some();
+  void settle();
   void on_read(const boost::system::error_code& ec, std::size_t n);
   void complete();
   void fail(stats::error_kind kind);
@@ -89,6 +99,10 @@ class connection {
   bool has_request_ = false;  // a request is assigned (false while only connecting)
   bool connected_ = false;    // the socket completed a connect (for connections_closed)
   bool retried_ = false;      // the current request was already resent once
+  bool writing_ = false;      // a write of the current request is pending
+  bool reading_ = false;      // a read for the current request is pending
+  bool over_ = false;         // the request has its result; waiting for the other operation
+  bool waited_ = false;       // the connection sat idle since its last request
   std::uint64_t served_ = 0;  // responses on this socket since it connected
   std::chrono::milliseconds backoff_{0};
   handler_memory memory_;
@@ -160,6 +174,8 @@ struct event_loop {
   void retire_idle(clock::time_point now);
   void maybe_end();
   clock::time_point take_backlog();
+  // Items of this loop's stride due before `now` (and before -z) not yet in the backlog.
+  [[nodiscard]] std::uint64_t due_untaken(clock::time_point now) const;
 
   bool open_model_;
   unsigned stride_;                  // loops in the run: this loop takes every stride-th item

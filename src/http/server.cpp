@@ -130,7 +130,7 @@ knobs parse_knobs(std::string_view target) {
     } else if (key == "size") {
       std::int64_t s = -1;
       number(s);
-      if (s >= 0 && s <= (std::int64_t{1} << 30)) k.size = s;
+      if (s >= 0 && s <= static_cast<std::int64_t>(max_body_size)) k.size = s;
     } else if (key == "chunked") {
       k.chunked = flag();
     } else if (key == "close") {
@@ -257,23 +257,33 @@ struct server::impl {
   }
 };
 
-server::server(const server_config& cfg) : impl_(std::make_unique<impl>(cfg)) {
-  auto& s = *impl_;
-  boost::system::error_code ec;
+result<std::unique_ptr<server>> server::listen(const server_config& cfg) {
+  // Checked before impl builds the body.
+  if (cfg.body_size > max_body_size)
+    return failure{"body size " + std::to_string(cfg.body_size) + " is above the limit of " +
+                   std::to_string(max_body_size) + " bytes"};
+  error_code ec;
   const auto addr = asio::ip::make_address(cfg.address, ec);
-  if (ec) throw std::system_error(ec, "bad listen address '" + cfg.address + "'");
+  if (ec) return failure{"bad listen address '" + cfg.address + "'"};
   unsigned long port = 0;
   auto [ptr, perr] = std::from_chars(cfg.port.data(), cfg.port.data() + cfg.port.size(), port);
   if (perr != std::errc{} || ptr != cfg.port.data() + cfg.port.size() || port > 65535)
-    throw std::system_error(std::make_error_code(std::errc::invalid_argument),
-                            "bad listen port '" + cfg.port + "'");
+    return failure{"bad listen port '" + cfg.port + "'"};
   const tcp::endpoint ep(addr, static_cast<unsigned short>(port));
-  s.acceptor.open(ep.protocol());
-  s.acceptor.set_option(asio::socket_base::reuse_address(true));
-  s.acceptor.bind(ep, ec);
-  if (ec) throw std::system_error(ec, "cannot listen on " + cfg.address + ":" + cfg.port);
-  s.acceptor.listen(asio::socket_base::max_listen_connections);
+  auto cannot = [&] {
+    const auto host = addr.is_v6() ? "[" + cfg.address + "]" : cfg.address;
+    return failure{"cannot listen on " + host + ":" + cfg.port + ": " + ec.message()};
+  };
+  auto i = std::make_unique<impl>(cfg);
+  auto& a = i->acceptor;
+  if (a.open(ep.protocol(), ec); ec) return cannot();
+  if (a.set_option(asio::socket_base::reuse_address(true), ec); ec) return cannot();
+  if (a.bind(ep, ec); ec) return cannot();
+  if (a.listen(asio::socket_base::max_listen_connections, ec); ec) return cannot();
+  return std::unique_ptr<server>(new server(std::move(i)));
 }
+
+server::server(std::unique_ptr<impl> i) : impl_(std::move(i)) {}
 
 server::~server() = default;
 

@@ -15,18 +15,25 @@
 // Meant for loopback tests and demos, not for production traffic.
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
 
+#include "hit/result.hpp"
+
 namespace hit::http {
+
+// The largest body the server builds, for size= and server_config::body_size alike.
+inline constexpr std::size_t max_body_size = std::size_t{1} << 30;
 
 struct server_config {
   std::string address = "127.0.0.1";
   std::string port = "0";  // 0: an ephemeral port; local_address() tells which
   unsigned threads = 1;
-  std::size_t body_size = 14;  // default body: "hello from hit" cut or padded to this size
+  // Default body: "hello from hit" cut or padded to this size; at most max_body_size.
+  std::size_t body_size = 14;
   // A stall, for tests and demos of coordinated omission: requests that arrive between
   // pause_at and pause_at + pause_for after the server's first request are all answered at
   // the end of that window. pause_for = 0: no stall.
@@ -49,8 +56,10 @@ knobs parse_knobs(std::string_view target);
 
 class server {
  public:
-  // Binds and listens. Throws std::system_error with the reason on failure.
-  explicit server(const server_config& cfg);
+  // Binds and listens. Fails with one line (a bad address or port, a body_size above
+  // max_body_size, or the bind/listen error, e.g. "cannot listen on 127.0.0.1:80: Permission
+  // denied"); never throws for those.
+  static result<std::unique_ptr<server>> listen(const server_config& cfg);
   ~server();
   server(const server&) = delete;
   server& operator=(const server&) = delete;
@@ -65,6 +74,7 @@ class server {
 
  private:
   struct impl;
+  explicit server(std::unique_ptr<impl> i);
   std::unique_ptr<impl> impl_;
 };
 

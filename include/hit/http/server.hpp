@@ -11,6 +11,21 @@
 //   reset=1       reset the connection (RST) instead of responding
 //   drop=1        respond as if keeping the connection alive, then close it: what a server whose
 //                 keep-alive timeout just expired does to a client about to reuse it
+//   garbage=1     answer with bytes that are not HTTP ("NOT HTTP AT ALL\r\n\r\n"), then close
+//   hangup=1      close the connection (FIN: shutdown, then close) without sending a byte
+//   early=1       answer as soon as the request header is parsed, without reading the body:
+//                 status= (default 413) with Connection: close, then shutdown(send), discard
+//                 what arrives for up to 100 ms or until the client closes, and close; body
+//                 bytes still unread then make the kernel send RST, as a real server rejecting
+//                 an upload does
+//   extra=1       send a second, unsolicited 200 response in the same write as the real one;
+//                 the connection stays open (unless the request asks to close it)
+//   upgrade=1     answer 101 Switching Protocols (Connection: Upgrade, Upgrade: hit-test), then
+//                 never speak HTTP on the connection again: read and discard until the peer
+//                 closes
+//
+// Of early, reset, hangup, garbage and upgrade only the first in that order acts; delay applies
+// before any of them.
 //
 // Meant for loopback tests and demos, not for production traffic.
 
@@ -45,12 +60,17 @@ struct server_config {
 // back to the default.
 struct knobs {
   std::chrono::nanoseconds delay{0};
-  unsigned status = 200;
+  unsigned status = 200;   // 413 when early is set and status= is not
   std::int64_t size = -1;  // -1: the server's default body
   bool chunked = false;
   bool close = false;
   bool reset = false;
   bool drop = false;
+  bool garbage = false;
+  bool hangup = false;
+  bool early = false;
+  bool extra = false;
+  bool upgrade = false;
 };
 knobs parse_knobs(std::string_view target);
 

@@ -217,13 +217,12 @@ int serve(const cli::serve_options& o) {
   cfg.body_size = o.body_size;
   cfg.pause_at = o.pause_at;
   cfg.pause_for = o.pause_for;
-  std::unique_ptr<http::server> srv;
-  try {
-    srv = std::make_unique<http::server>(cfg);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "hit serve: %s\n", e.what());
+  auto listening = http::server::listen(cfg);
+  if (!listening) {
+    std::fprintf(stderr, "hit serve: %s\n", listening.error().c_str());
     return cli::exit_failure;
   }
+  const std::unique_ptr<http::server> srv = std::move(*listening);
   std::printf("listening on http://%s/\n", srv->local_address().c_str());
   std::fflush(stdout);
   std::thread stopper([&] {

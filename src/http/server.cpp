@@ -4,6 +4,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -19,6 +20,8 @@
 #include <string>
 #include <system_error>
 #include <thread>
+#include <tuple>
+#include <variant>
 #include <vector>
 
 #include "hit/stats/duration.hpp"
@@ -30,7 +33,22 @@ namespace asio = boost::asio;
 namespace beast_http = boost::beast::http;
 using asio::ip::tcp;
 using boost::beast::error_code;
+using namespace asio::experimental::awaitable_operators;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+// garbage=1: bytes no client can take for an HTTP response.
+constexpr std::string_view garbage_bytes = "NOT HTTP AT ALL\r\n\r\n";
+// extra=1: a complete response that no request asked for.
+constexpr std::string_view unsolicited_response =
+    "HTTP/1.1 200 OK\r\nServer: hit\r\nContent-Type: text/plain\r\nContent-Length: 11\r\n\r\n"
+    "unsolicited";
+// upgrade=1: after this, the connection no longer speaks HTTP.
+constexpr std::string_view switching_protocols =
+    "HTTP/1.1 101 Switching Protocols\r\nServer: hit\r\nConnection: Upgrade\r\n"
+    "Upgrade: hit-test\r\n\r\n";
+// early=1: how long the response gets to reach the client before close() may turn unread body
+// bytes into a RST, which would make the client's kernel drop the response it has not read yet.
+constexpr auto early_linger = std::chrono::milliseconds(100);
 
 // Beast's request parser keeping the target and skipping the body.
 class request_parser final : public beast_http::basic_parser<true> {
@@ -110,6 +128,7 @@ knobs parse_knobs(std::string_view target) {
   const auto q = target.find('?');
   if (q == std::string_view::npos) return k;
   std::string_view rest = target.substr(q + 1);
+  bool status_given = false;
   while (!rest.empty()) {
     const auto amp = rest.find('&');
     const std::string_view pair = rest.substr(0, amp);
@@ -126,11 +145,14 @@ knobs parse_knobs(std::string_view target) {
     } else if (key == "status") {
       unsigned s = 0;
       number(s);
-      if (s >= 100 && s <= 599) k.status = s;
+      if (s >= 100 && s <= 599) {
+        k.status = s;
+        status_given = true;
+      }
     } else if (key == "size") {
       std::int64_t s = -1;
       number(s);
-      if (s >= 0 && s <= (std::int64_t{1} << 30)) k.size = s;
+      if (s >= 0 && s <= static_cast<std::int64_t>(max_body_size)) k.size = s;
     } else if (key == "chunked") {
       k.chunked = flag();
     } else if (key == "close") {
@@ -139,8 +161,19 @@ knobs parse_knobs(std::string_view target) {
       k.reset = flag();
     } else if (key == "drop") {
       k.drop = flag();
+    } else if (key == "garbage") {
+      k.garbage = flag();
+    } else if (key == "hangup") {
+      k.hangup = flag();
+    } else if (key == "early") {
+      k.early = flag();
+    } else if (key == "extra") {
+      k.extra = flag();
+    } else if (key == "upgrade") {
+      k.upgrade = flag();
     }
   }
+  if (k.early && !status_given) k.status = 413;
   return k;
 }
 
@@ -171,6 +204,14 @@ struct server::impl {
     return end - since;
   }
 
+  // The body k asks for; big_body is the connection's buffer for size=.
+  std::string_view body_for(const knobs& k, std::string& big_body) const {
+    if (k.size < 0) return body;
+    if (big_body.size() != static_cast<std::size_t>(k.size))
+      big_body = default_body(static_cast<std::size_t>(k.size));
+    return big_body;
+  }
+
   asio::awaitable<void> serve(tcp::socket socket) {
     socket.set_option(tcp::no_delay(true));
     std::vector<char> buf(16384);
@@ -184,12 +225,23 @@ struct server::impl {
       p->eager(true);
       p->body_limit(boost::none);
       p->header_limit(static_cast<std::uint32_t>(buf.size()));
+      bool header_seen = false;
+      bool plain = true;  // no query string: a canned response
+      knobs k;
       for (;;) {
         if (buffered > 0) {
           error_code ec;
           const auto used = p->put(asio::buffer(buf.data(), buffered), ec);
           buffered -= used;
           if (buffered > 0 && used > 0) std::memmove(buf.data(), buf.data() + used, buffered);
+          // The knobs are read once the header is in, so that early=1 can answer before the
+          // body is read.
+          if (!header_seen && p->is_header_done()) {
+            header_seen = true;
+            plain = p->target.find('?') == std::string::npos;
+            if (!plain) k = parse_knobs(p->target);
+            if (k.early) break;
+          }
           if (ec && ec != beast_http::error::need_more) co_return;  // garbage: hang up
           if (p->is_done()) break;
           if (buffered == buf.size()) co_return;
@@ -207,8 +259,6 @@ struct server::impl {
         }
       }
       const bool client_keep_alive = p->keep_alive();
-      const auto& target = p->target;
-      const bool plain = target.find('?') == std::string::npos;
       if (plain) {
         const auto& r = p->head ? canned_head : canned;
         if (!client_keep_alive) {
@@ -220,10 +270,15 @@ struct server::impl {
         if (ec) co_return;
         continue;
       }
-      const knobs k = parse_knobs(target);
       if (k.delay.count() > 0) {
         timer.expires_after(k.delay);
         co_await timer.async_wait(use_tuple);
+      }
+      if (k.early) {
+        append_response(out, k.status, k, p->head, body_for(k, big_body), false);
+        co_await asio::async_write(socket, asio::buffer(out), use_tuple);
+        co_await linger_close(socket, timer, buf);
+        co_return;
       }
       if (k.reset) {
         error_code ignored;
@@ -231,19 +286,39 @@ struct server::impl {
         socket.close(ignored);  // linger 0: the kernel sends RST
         co_return;
       }
-      const bool keep = client_keep_alive && !k.close;
-      std::string_view b = body;
-      if (k.size >= 0) {
-        if (big_body.size() != static_cast<std::size_t>(k.size))
-          big_body = default_body(static_cast<std::size_t>(k.size));
-        b = big_body;
+      if (k.hangup) break;
+      if (k.garbage) {
+        co_await asio::async_write(socket, asio::buffer(garbage_bytes), use_tuple);
+        break;
       }
-      append_response(out, k.status, k, p->head, b, keep);
+      if (k.upgrade) {
+        auto [ec, n] =
+            co_await asio::async_write(socket, asio::buffer(switching_protocols), use_tuple);
+        while (!ec) std::tie(ec, n) = co_await socket.async_read_some(asio::buffer(buf), use_tuple);
+        break;
+      }
+      const bool keep = client_keep_alive && !k.close;
+      append_response(out, k.status, k, p->head, body_for(k, big_body), keep);
+      if (k.extra) out += unsolicited_response;
       auto [ec, n] = co_await asio::async_write(socket, asio::buffer(out), use_tuple);
       if (ec || !keep || k.drop) break;
     }
     error_code ignored;
     socket.shutdown(tcp::socket::shutdown_send, ignored);
+    socket.close(ignored);
+  }
+
+  // FIN, then read and discard until the client closes or early_linger is up, then close.
+  static asio::awaitable<void> linger_close(tcp::socket& socket, asio::steady_timer& timer,
+                                            std::vector<char>& buf) {
+    error_code ignored;
+    socket.shutdown(tcp::socket::shutdown_send, ignored);
+    timer.expires_after(early_linger);
+    for (;;) {
+      const auto r = co_await (socket.async_read_some(asio::buffer(buf), use_tuple) ||
+                               timer.async_wait(use_tuple));
+      if (r.index() == 1 || std::get<0>(std::get<0>(r))) break;  // time is up, or EOF or error
+    }
     socket.close(ignored);
   }
 
@@ -257,23 +332,33 @@ struct server::impl {
   }
 };
 
-server::server(const server_config& cfg) : impl_(std::make_unique<impl>(cfg)) {
-  auto& s = *impl_;
-  boost::system::error_code ec;
+result<std::unique_ptr<server>> server::listen(const server_config& cfg) {
+  // Checked before impl builds the body.
+  if (cfg.body_size > max_body_size)
+    return failure{"body size " + std::to_string(cfg.body_size) + " is above the limit of " +
+                   std::to_string(max_body_size) + " bytes"};
+  error_code ec;
   const auto addr = asio::ip::make_address(cfg.address, ec);
-  if (ec) throw std::system_error(ec, "bad listen address '" + cfg.address + "'");
+  if (ec) return failure{"bad listen address '" + cfg.address + "'"};
   unsigned long port = 0;
   auto [ptr, perr] = std::from_chars(cfg.port.data(), cfg.port.data() + cfg.port.size(), port);
   if (perr != std::errc{} || ptr != cfg.port.data() + cfg.port.size() || port > 65535)
-    throw std::system_error(std::make_error_code(std::errc::invalid_argument),
-                            "bad listen port '" + cfg.port + "'");
+    return failure{"bad listen port '" + cfg.port + "'"};
   const tcp::endpoint ep(addr, static_cast<unsigned short>(port));
-  s.acceptor.open(ep.protocol());
-  s.acceptor.set_option(asio::socket_base::reuse_address(true));
-  s.acceptor.bind(ep, ec);
-  if (ec) throw std::system_error(ec, "cannot listen on " + cfg.address + ":" + cfg.port);
-  s.acceptor.listen(asio::socket_base::max_listen_connections);
+  auto cannot = [&] {
+    const auto host = addr.is_v6() ? "[" + cfg.address + "]" : cfg.address;
+    return failure{"cannot listen on " + host + ":" + cfg.port + ": " + ec.message()};
+  };
+  auto i = std::make_unique<impl>(cfg);
+  auto& a = i->acceptor;
+  if (a.open(ep.protocol(), ec); ec) return cannot();
+  if (a.set_option(asio::socket_base::reuse_address(true), ec); ec) return cannot();
+  if (a.bind(ep, ec); ec) return cannot();
+  if (a.listen(asio::socket_base::max_listen_connections, ec); ec) return cannot();
+  return std::unique_ptr<server>(new server(std::move(i)));
 }
+
+server::server(std::unique_ptr<impl> i) : impl_(std::move(i)) {}
 
 server::~server() = default;
 

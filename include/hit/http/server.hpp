@@ -11,22 +11,44 @@
 //   reset=1       reset the connection (RST) instead of responding
 //   drop=1        respond as if keeping the connection alive, then close it: what a server whose
 //                 keep-alive timeout just expired does to a client about to reuse it
+//   garbage=1     answer with bytes that are not HTTP ("NOT HTTP AT ALL\r\n\r\n"), then close
+//   hangup=1      close the connection (FIN: shutdown, then close) without sending a byte
+//   early=1       answer as soon as the request header is parsed, without reading the body:
+//                 status= (default 413) with Connection: close, then shutdown(send), discard
+//                 what arrives for up to 100 ms or until the client closes, and close; body
+//                 bytes still unread then make the kernel send RST, as a real server rejecting
+//                 an upload does
+//   extra=1       send a second, unsolicited 200 response in the same write as the real one;
+//                 the connection stays open (unless the request asks to close it)
+//   upgrade=1     answer 101 Switching Protocols (Connection: Upgrade, Upgrade: hit-test), then
+//                 never speak HTTP on the connection again: read and discard until the peer
+//                 closes
+//
+// Of early, reset, hangup, garbage and upgrade only the first in that order acts; delay applies
+// before any of them.
 //
 // Meant for loopback tests and demos, not for production traffic.
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
 
+#include "hit/result.hpp"
+
 namespace hit::http {
+
+// The largest body the server builds, for size= and server_config::body_size alike.
+inline constexpr std::size_t max_body_size = std::size_t{1} << 30;
 
 struct server_config {
   std::string address = "127.0.0.1";
   std::string port = "0";  // 0: an ephemeral port; local_address() tells which
   unsigned threads = 1;
-  std::size_t body_size = 14;  // default body: "hello from hit" cut or padded to this size
+  // Default body: "hello from hit" cut or padded to this size; at most max_body_size.
+  std::size_t body_size = 14;
   // A stall, for tests and demos of coordinated omission: requests that arrive between
   // pause_at and pause_at + pause_for after the server's first request are all answered at
   // the end of that window. pause_for = 0: no stall.
@@ -38,19 +60,26 @@ struct server_config {
 // back to the default.
 struct knobs {
   std::chrono::nanoseconds delay{0};
-  unsigned status = 200;
+  unsigned status = 200;   // 413 when early is set and status= is not
   std::int64_t size = -1;  // -1: the server's default body
   bool chunked = false;
   bool close = false;
   bool reset = false;
   bool drop = false;
+  bool garbage = false;
+  bool hangup = false;
+  bool early = false;
+  bool extra = false;
+  bool upgrade = false;
 };
 knobs parse_knobs(std::string_view target);
 
 class server {
  public:
-  // Binds and listens. Throws std::system_error with the reason on failure.
-  explicit server(const server_config& cfg);
+  // Binds and listens. Fails with one line (a bad address or port, a body_size above
+  // max_body_size, or the bind/listen error, e.g. "cannot listen on 127.0.0.1:80: Permission
+  // denied"); never throws for those.
+  static result<std::unique_ptr<server>> listen(const server_config& cfg);
   ~server();
   server(const server&) = delete;
   server& operator=(const server&) = delete;
@@ -65,6 +94,7 @@ class server {
 
  private:
   struct impl;
+  explicit server(std::unique_ptr<impl> i);
   std::unique_ptr<impl> impl_;
 };
 

@@ -29,3 +29,51 @@ TEST(knobs, bare_delay_is_milliseconds_and_bad_values_fall_back) {
   EXPECT_EQ(parse_knobs("/?size=-3").size, -1);
   EXPECT_EQ(parse_knobs("/?delay=soon").delay, 0ns);
 }
+
+TEST(knobs, misbehaviour_flags_take_one_bare_or_zero) {
+  const auto none = parse_knobs("/?status=200");
+  EXPECT_FALSE(none.garbage || none.hangup || none.early || none.extra || none.upgrade);
+
+  EXPECT_TRUE(parse_knobs("/?garbage=1").garbage);
+  EXPECT_TRUE(parse_knobs("/?garbage").garbage);
+  EXPECT_FALSE(parse_knobs("/?garbage=0").garbage);
+
+  EXPECT_TRUE(parse_knobs("/?hangup=1").hangup);
+  EXPECT_TRUE(parse_knobs("/?hangup").hangup);
+  EXPECT_FALSE(parse_knobs("/?hangup=0").hangup);
+
+  EXPECT_TRUE(parse_knobs("/?early=1").early);
+  EXPECT_TRUE(parse_knobs("/?early").early);
+  EXPECT_FALSE(parse_knobs("/?early=0").early);
+
+  EXPECT_TRUE(parse_knobs("/?extra=1").extra);
+  EXPECT_TRUE(parse_knobs("/?extra").extra);
+  EXPECT_FALSE(parse_knobs("/?extra=0").extra);
+
+  EXPECT_TRUE(parse_knobs("/?upgrade=1").upgrade);
+  EXPECT_TRUE(parse_knobs("/?upgrade").upgrade);
+  EXPECT_FALSE(parse_knobs("/?upgrade=0").upgrade);
+}
+
+TEST(knobs, each_flag_sets_only_itself) {
+  const auto k = parse_knobs("/upload?extra=1&drop");
+  EXPECT_TRUE(k.extra);
+  EXPECT_TRUE(k.drop);
+  EXPECT_FALSE(k.garbage || k.hangup || k.early || k.upgrade || k.reset || k.close);
+  EXPECT_EQ(k.status, 200u);
+}
+
+TEST(knobs, early_answers_413_unless_status_says_otherwise) {
+  EXPECT_EQ(parse_knobs("/?early=1").status, 413u);
+  EXPECT_EQ(parse_knobs("/?early").status, 413u);
+  EXPECT_EQ(parse_knobs("/?early=1&status=400").status, 400u);
+  EXPECT_EQ(parse_knobs("/?status=400&early=1").status, 400u);
+  EXPECT_EQ(parse_knobs("/?early=1&status=42").status, 413u);  // a bad status falls back
+  EXPECT_EQ(parse_knobs("/?early=0").status, 200u);
+}
+
+TEST(knobs, size_is_bounded_by_max_body_size) {
+  EXPECT_EQ(parse_knobs("/?size=1073741824").size,
+            static_cast<std::int64_t>(hit::http::max_body_size));
+  EXPECT_EQ(parse_knobs("/?size=1073741825").size, -1);
+}

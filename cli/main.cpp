@@ -139,7 +139,10 @@ int run(cli::run_options o) {
   http::load_config cfg;
   cfg.host = o.target.host;
   cfg.port = o.target.port;
-  cfg.request = http::build_request(o.target, o.request);
+  // The body moves into the engine's request bytes, held once; the report needs only the rest.
+  http::request_spec spec = std::move(o.request);
+  o.request = {spec.method, spec.headers, {}, spec.keepalive};
+  cfg.request = http::build_request(o.target, std::move(spec));
   cfg.head = o.request.method == "HEAD";
   cfg.keepalive = o.request.keepalive;
   cfg.requests = o.requests;
@@ -241,7 +244,7 @@ int serve(const cli::serve_options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const auto p = cli::parse_command_line(argc, argv);
+  auto p = cli::parse_command_line(argc, argv);
   switch (p.what) {
     case cli::parsed::action::exit:
       std::fputs(p.message.c_str(), p.exit_code == cli::exit_ok ? stdout : stderr);
@@ -250,7 +253,7 @@ int main(int argc, char** argv) {
       return serve(p.serve);
     case cli::parsed::action::run:
       try {
-        return run(p.run);
+        return run(std::move(p.run));
       } catch (const std::exception& e) {
         std::fprintf(stderr, "hit: %s\n", e.what());
         return cli::exit_failure;

@@ -9,6 +9,7 @@
 #include <limits>
 #include <thread>
 
+#include "hit/http/server.hpp"
 #include "hit/printable.hpp"
 #include "hit/stats/duration.hpp"
 #include "hit/version.hpp"
@@ -46,6 +47,12 @@ Per-request knobs in the query string:
   close=1       close the connection after the response
   reset=1       reset the connection (RST) instead of responding
   drop=1        respond as if keeping the connection alive, then close it
+  garbage=1     answer with bytes that are not HTTP, then close
+  hangup=1      close without sending a byte
+  early=1       answer as soon as the header is in, without reading the body
+                (status= or 413, Connection: close): a server rejecting an upload
+  extra=1       send a second, unsolicited response with the real one
+  upgrade=1     answer 101 Switching Protocols, then never speak HTTP again
 Prints 'listening on http://ADDRESS/' once bound; stops on Ctrl-C or SIGTERM.
 )";
 
@@ -337,7 +344,12 @@ void validate_request(const run_args& a, run_options& r) {
   r.request.method = method;
   for (const auto& h : a.headers) r.request.headers.push_back(header_arg(h));
   if (!a.body.empty() && a.body_file_opt->count() > 0) bad("use -d or -D, not both");
-  r.request.body = a.body_file_opt->count() > 0 ? read_body_file(a.body_file) : a.body;
+  // (Not a conditional expression: mixing the file's string with a.body would copy 100 MB.)
+  if (a.body_file_opt->count() > 0) {
+    r.request.body = read_body_file(a.body_file);
+  } else {
+    r.request.body = a.body;
+  }
   r.request.keepalive = !a.no_keepalive;
 }
 
@@ -389,7 +401,7 @@ serve_options validate_serve(const serve_args& a) {
   serve_options s;
   std::tie(s.address, s.port) = split_listen(a.listen);
   s.threads = whole_number<unsigned>(a.threads, "--threads", 1, max_threads);
-  s.body_size = whole_number<std::size_t>(a.body_size, "--body-size", 0, max_serve_body);
+  s.body_size = whole_number<std::size_t>(a.body_size, "--body-size", 0, http::max_body_size);
   if (!a.pause_at.empty()) s.pause_at = duration_arg(a.pause_at, "--pause-at");
   if (!a.pause_for.empty()) s.pause_for = duration_arg(a.pause_for, "--pause-for");
   return s;

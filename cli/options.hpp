@@ -22,9 +22,8 @@ inline constexpr int exit_usage = 2;    // bad options or input
 inline constexpr int exit_interrupted = 130;  // stopped by Ctrl-C / SIGTERM; partial report printed
 
 // Bounds on what the options may ask for; beyond them the answer is exit 2, not a failed run.
-inline constexpr unsigned max_connections = 1u << 20;                // -c, --workers, --max-workers
-inline constexpr unsigned max_threads = 1024;                        // --threads
-inline constexpr std::size_t max_serve_body = std::size_t{1} << 30;  // serve --body-size
+inline constexpr unsigned max_connections = 1u << 20;  // -c, --workers, --max-workers
+inline constexpr unsigned max_threads = 1024;          // --threads
 
 enum class output_format { text, json };
 

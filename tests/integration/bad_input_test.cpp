@@ -102,3 +102,64 @@ TEST(bad_input, serve_bad_listen) {
   expect_usage_error({"serve", "--listen", "127.0.0.1:99999"}, "--listen");
   expect_usage_error({"serve", "--listen", "localhost:80"}, "--listen");
 }
+
+// ---- The hardening pass: wrong targets, smuggled headers, numbers, rates, messages --------
+
+TEST(bad_input, ports_outside_1_to_65535_or_with_junk_never_run) {
+  for (const char* u : {"http://127.0.0.1:99999/x", "http://127.0.0.1:65536/",
+                        "http://127.0.0.1:100000/", "http://127.0.0.1:18100x/"})
+    expect_usage_error({"-n", "1", u}, "port");
+  expect_usage_error({"-n", "1", "http://127.0.0.1:18100:5/"}, "more than one ':'");
+  expect_usage_error({"http://::1:8080/"}, "http://[::1]:8080/");
+}
+TEST(bad_input, crlf_in_a_header_value_cannot_smuggle_a_request) {
+  expect_usage_error({"-H", "X: a\r\n\r\nGET /?status=500 HTTP/1.1\r\nHost: x", url},
+                     "control character");
+  expect_usage_error({"-H", "X: a\x7f", url}, "control character");  // (argv holds no NUL)
+}
+TEST(bad_input, header_names_are_tokens) {
+  expect_usage_error({"-H", "X\x01Y: 1", url}, "bad name");
+  expect_usage_error({"-H", "X Y: 1", url}, "bad name");
+  expect_usage_error({"-H", "X : 1", url}, "bad name");
+  expect_usage_error({"-H", "Transfer-Encoding: chunked", url}, "frames the body");
+}
+TEST(bad_input, methods_are_tokens) {
+  expect_usage_error({"-m", "\xff", "-o", "json", url}, "bad method");
+  expect_usage_error({"-m", "GET /x HTTP/1.1\r\n", url}, "bad method");
+}
+TEST(bad_input, numbers_are_decimal_and_too_large_ones_are_echoed) {
+  expect_usage_error({"-n", "99999999999999999999", url}, "'99999999999999999999' is too large");
+  expect_usage_error({"-n", "0x10", url}, "whole number");
+  expect_usage_error({"-n", "-5", url}, "whole number");
+  expect_usage_error({"-c", "4294967295", url}, "too large");
+  expect_usage_error({"--threads", "5000", url}, "too large");
+}
+TEST(bad_input, rates_no_machine_can_schedule_are_refused) {
+  expect_usage_error({"--stages", "1s:1e308", url}, "more than hit can schedule");
+  expect_usage_error({"--rate", "1e10", "-z", "1s", url}, "more than hit can schedule");
+  expect_usage_error({"--rps", "1e12", "-n", "5", url}, "more than hit can schedule");
+  expect_usage_error({"--rate", "0x10", "-n", "5", url}, "bad rate");
+  expect_usage_error({"--rate", "inf", "-n", "5", url}, "bad rate");
+}
+TEST(bad_input, a_timeout_below_what_is_enforced_is_refused) {
+  expect_usage_error({"-t", "500us", url}, "1ms");
+}
+TEST(bad_input, input_with_newlines_is_echoed_on_one_line) {
+  expect_usage_error({"-z", "1\n0s", url}, "'1\\n0s'");
+  expect_usage_error({"-H", "Bad\nName: 1", url}, "'Bad\\nName: 1'");
+  expect_usage_error({"--frob\nnicate", url}, "frob\\nnicate");
+}
+TEST(bad_input, an_empty_body_file_name_is_refused) {
+  expect_usage_error({"-D", "", url}, "file name");
+}
+TEST(bad_input, serve_takes_only_its_own_options) {
+  expect_usage_error({"-n", "5", url, "serve"}, "'serve' takes only its own options");
+  expect_usage_error({"serve", "--body-size", "99999999999999"}, "--body-size");
+}
+TEST(bad_input, serve_help_lists_every_knob) {
+  const auto r = run_hit({"serve", "--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  for (const char* knob : {"delay=", "status=", "size=", "chunked=", "close=", "reset=", "drop=",
+                           "garbage=", "hangup=", "early=", "extra=", "upgrade="})
+    EXPECT_NE(r.out.find(knob), std::string::npos) << knob;
+}

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -52,6 +53,7 @@ struct result {
   std::string out;
   std::string err;
   double seconds = 0;
+  long max_rss_kib = 0;  // the child's peak resident set
 };
 
 // Collects the child's output until it exits; kills it at `deadline`. Calls `tick` every
@@ -82,7 +84,9 @@ result finish(child c, std::chrono::milliseconds deadline, Tick tick) {
     }
   }
   int status = 0;
-  waitpid(c.pid, &status, 0);
+  rusage usage{};
+  wait4(c.pid, &status, 0, &usage);
+  r.max_rss_kib = usage.ru_maxrss;
   close(c.out);
   close(c.err);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -94,6 +98,17 @@ inline result run_hit(std::vector<std::string> args,
                       std::chrono::milliseconds deadline = std::chrono::seconds(30)) {
   args.insert(args.begin(), HIT_EXE);
   return finish(spawn(args), deadline, [](auto) {});
+}
+
+// Runs `hit ARGS` through bash with `before` and `after` around it (redirections, ulimit), e.g.
+// run_hit_in_shell("ulimit -n 64;", "> /dev/full", {...}). Arguments are single-quoted.
+inline result run_hit_in_shell(const std::string& before, const std::string& after,
+                               const std::vector<std::string>& args,
+                               std::chrono::milliseconds deadline = std::chrono::seconds(30)) {
+  std::string cmd = before + " exec " + HIT_EXE;
+  for (const auto& a : args) cmd += " '" + a + "'";
+  cmd += " " + after;
+  return finish(spawn({"/bin/bash", "-c", cmd}), deadline, [](auto) {});
 }
 
 // `hit serve` on 127.0.0.1, an ephemeral port; stopped with SIGTERM when destroyed.

@@ -4,8 +4,10 @@
 //  - Bounded: `capacity` items at most are buffered; capacity 0 is a rendezvous (a send completes
 //    only when a receiver is waiting for the item, like an unbuffered Go channel).
 //  - close(): later sends fail with `closed`; receivers still drain every item that was accepted
-//    and only then see `closed`. Closing twice is harmless.
+//    and only then see `closed`. Closing twice is harmless. There is no abort: nothing here
+//    discards buffered items (a consumer that gives up closes, then drains and counts them).
 //  - Blocking calls honour a std::stop_token and return `stopped`; timed calls return `timeout`.
+//    That cancels the one call; the channel stays open.
 //  - A failed send never consumes its item: the caller still owns it (send takes T&& and moves
 //    from it only on success), so nothing is lost or double-counted on cancel.
 //  - Batch calls (send_batch / recv_batch) move many items per lock acquisition; they are what

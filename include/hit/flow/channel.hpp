@@ -44,24 +44,6 @@ enum class channel_status {
   empty,    // try_recv: nothing buffered right now (and not closed)
 };
 
-constexpr const char* to_string(channel_status s) {
-  switch (s) {
-    case channel_status::ok:
-      return "ok";
-    case channel_status::closed:
-      return "closed";
-    case channel_status::timeout:
-      return "timeout";
-    case channel_status::stopped:
-      return "stopped";
-    case channel_status::full:
-      return "full";
-    case channel_status::empty:
-      return "empty";
-  }
-  return "?";
-}
-
 // What a receive returns: the item when status == ok, nothing otherwise.
 template <class T>
 struct recv_result {

@@ -4,8 +4,10 @@
 //  - Bounded: `capacity` items at most are buffered; capacity 0 is a rendezvous (a send completes
 //    only when a receiver is waiting for the item, like an unbuffered Go channel).
 //  - close(): later sends fail with `closed`; receivers still drain every item that was accepted
-//    and only then see `closed`. Closing twice is harmless.
+//    and only then see `closed`. Closing twice is harmless. There is no abort: nothing here
+//    discards buffered items (a consumer that gives up closes, then drains and counts them).
 //  - Blocking calls honour a std::stop_token and return `stopped`; timed calls return `timeout`.
+//    That cancels the one call; the channel stays open.
 //  - A failed send never consumes its item: the caller still owns it (send takes T&& and moves
 //    from it only on success), so nothing is lost or double-counted on cancel.
 //  - Batch calls (send_batch / recv_batch) move many items per lock acquisition; they are what
@@ -13,7 +15,8 @@
 //
 // Senders wait on `not_full_`, receivers on `not_empty_`: with a single shared condition variable
 // notify_one may wake a waiter of the wrong side and the wake-up is lost (cpp-channel #37,
-// Nim #26230). A waiter that leaves on stop or timeout passes its wake-up on for the same reason.
+// Nim #26230). A woken waiter takes the room or item it was woken for before it looks at its stop
+// token or deadline; the one that does not (send_batch) passes the wake-up on (pass_on_senders_).
 //
 // Thread safety: every member may be called from any thread at any time, concurrently.
 
@@ -40,24 +43,6 @@ enum class channel_status {
   full,     // try_send: no room right now
   empty,    // try_recv: nothing buffered right now (and not closed)
 };
-
-constexpr const char* to_string(channel_status s) {
-  switch (s) {
-    case channel_status::ok:
-      return "ok";
-    case channel_status::closed:
-      return "closed";
-    case channel_status::timeout:
-      return "timeout";
-    case channel_status::stopped:
-      return "stopped";
-    case channel_status::full:
-      return "full";
-    case channel_status::empty:
-      return "empty";
-  }
-  return "?";
-}
 
 // What a receive returns: the item when status == ok, nothing otherwise.
 template <class T>
@@ -130,7 +115,7 @@ class channel {
     while (sent < n) {
       if (closed_) return {channel_status::closed, sent};
       if (st.stop_requested()) {
-        pass_on_senders_();
+        pass_on_senders_();  // may have been woken for room it now leaves unused
         return {channel_status::stopped, sent};
       }
       if (has_room_()) {
@@ -207,12 +192,20 @@ class channel {
     return v;
   }
 
-  // A waiter that leaves on stop/timeout may have consumed a notify_one meant for the others.
+  // pop_one_ / pop_some_ wake one sender per slot they free, so a woken sender that leaves without
+  // using its slot takes that slot's wake-up with it: another sender may sleep beside free room
+  // until some later pop. send_batch can leave so (it checks its stop token before it looks for
+  // room), and calls this on its way out to hand the wake-up to the next sender. The stop
+  // callback's notify_all does not make this redundant: stop_requested() is true before
+  // request_stop() has run the callbacks, and a callback destroyed before its turn (the sender
+  // returned) is removed and never runs; channel_test's stopped_batch_sender_passes_its_wakeup_on
+  // arranges exactly that.
+  //
+  // The other waits need no pass-on. send_impl_ looks for room before stop or timeout, and a
+  // receiver for an item, and each takes what it finds, so a waiter that leaves had nothing to hand
+  // on; a wait_until that reports timeout though it absorbed a notify is covered by the same check.
   void pass_on_senders_() {
     if (send_waiters_ > 0 && has_room_()) not_full_.notify_one();
-  }
-  void pass_on_receivers_() {
-    if (recv_waiters_ > 0 && !buf_.empty()) not_empty_.notify_one();
   }
 
   channel_status send_impl_(T& v, const std::stop_token& st, const time_point* deadline,
@@ -235,10 +228,7 @@ class channel {
         push_one_(v);
         return channel_status::ok;
       }
-      if (st.stop_requested()) {
-        pass_on_senders_();
-        return channel_status::stopped;
-      }
+      if (st.stop_requested()) return channel_status::stopped;  // no room: nothing to pass on
       ++send_waiters_;
       bool timed_out = false;
       if (deadline != nullptr) {
@@ -247,10 +237,7 @@ class channel {
         not_full_.wait(lk);
       }
       --send_waiters_;
-      if (timed_out && !closed_ && !has_room_()) {
-        pass_on_senders_();
-        return channel_status::timeout;
-      }
+      if (timed_out && !closed_ && !has_room_()) return channel_status::timeout;
     }
   }
 
@@ -267,14 +254,9 @@ class channel {
     for (;;) {
       if (!buf_.empty()) return {channel_status::ok, pop_one_()};
       if (closed_) return {channel_status::closed, std::nullopt};
-      if (st.stop_requested()) {
-        pass_on_receivers_();
-        return {channel_status::stopped, std::nullopt};
-      }
-      if (!wait_not_empty_(lk, deadline)) {
-        pass_on_receivers_();
-        return {channel_status::timeout, std::nullopt};
-      }
+      // Empty here, so a receiver that leaves has no item to hand on.
+      if (st.stop_requested()) return {channel_status::stopped, std::nullopt};
+      if (!wait_not_empty_(lk, deadline)) return {channel_status::timeout, std::nullopt};
     }
   }
 
@@ -292,14 +274,8 @@ class channel {
     for (;;) {
       if (!buf_.empty()) return pop_some_(out, max);
       if (closed_) return channel_status::closed;
-      if (st.stop_requested()) {
-        pass_on_receivers_();
-        return channel_status::stopped;
-      }
-      if (!wait_not_empty_(lk, deadline)) {
-        pass_on_receivers_();
-        return channel_status::timeout;
-      }
+      if (st.stop_requested()) return channel_status::stopped;  // empty: nothing to hand on
+      if (!wait_not_empty_(lk, deadline)) return channel_status::timeout;
     }
   }
 

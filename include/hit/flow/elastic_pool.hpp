@@ -67,22 +67,6 @@ enum class submit_status {
   timeout,  // submit_until/submit_for reached its deadline while waiting for room
 };
 
-constexpr const char* to_string(submit_status s) {
-  switch (s) {
-    case submit_status::ok:
-      return "ok";
-    case submit_status::closed:
-      return "closed";
-    case submit_status::full:
-      return "full";
-    case submit_status::stopped:
-      return "stopped";
-    case submit_status::timeout:
-      return "timeout";
-  }
-  return "?";
-}
-
 enum class pool_event_kind {
   worker_started,  // a worker thread started; before() comes next
   worker_ready,    // before() succeeded; the worker takes messages ("worker receiving")

@@ -17,6 +17,7 @@ using namespace std::chrono_literals;
 using hit::flow::channel_status;
 using hit::flow::dispatch;
 using hit::flow::produce;
+using hit::flow::test::eventually;
 using hit::flow::test::watchdog;
 
 TEST(dispatch, every_item_once_and_results_close_when_all_workers_finish) {
@@ -41,26 +42,32 @@ TEST(dispatch, every_item_once_and_results_close_when_all_workers_finish) {
   EXPECT_EQ(rep.results_dropped, 0u);
 }
 
-// Slow calls run concurrently, on `concurrency` threads, each with its own copy of fn.
+// Slow calls run concurrently, on `concurrency` threads, each with its own copy of fn. The first
+// call holds on (up to a generous deadline) until a second call is in flight, so the overlap shows
+// however the threads are scheduled; a worker takes at most a quarter of the 64 items, so the
+// others always have some to start on.
 TEST(dispatch, runs_concurrently_with_a_copy_of_fn_per_worker) {
   watchdog wd(60s);
   std::atomic<int> now{0};
   std::atomic<int> peak{0};
+  std::atomic<bool> first{true};
   struct fn_t {
     std::atomic<int>* now;
     std::atomic<int>* peak;
+    std::atomic<bool>* first;
     std::uint64_t calls = 0;  // per-worker state, no lock needed
     std::uint64_t operator()(int) {
       const int c = ++*now;
       int p = peak->load();
       while (c > p && !peak->compare_exchange_weak(p, c)) {
       }
+      if (first->exchange(false)) (void)eventually([&] { return peak->load() >= 2; }, 10s);
       std::this_thread::sleep_for(5ms);
       --*now;
       return ++calls;
     }
   };
-  auto s = dispatch(produce(64, [] { return 0; }), 4, fn_t{&now, &peak});
+  auto s = dispatch(produce(64, [] { return 0; }), 4, fn_t{&now, &peak, &first});
   std::uint64_t n = 0;
   while (s.output().recv()) ++n;
   EXPECT_EQ(n, 64u);

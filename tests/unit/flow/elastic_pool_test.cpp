@@ -24,6 +24,7 @@ using hit::flow::pool_event_kind;
 using hit::flow::pool_options;
 using hit::flow::process_result;
 using hit::flow::submit_status;
+using hit::flow::test::eventually;
 using hit::flow::test::under_tsan;
 using hit::flow::test::watchdog;
 
@@ -84,15 +85,6 @@ struct test_worker {
 
 elastic_pool<test_worker>::factory make(ledger& l) {
   return [&l] { return test_worker{&l}; };
-}
-
-bool eventually(const std::function<bool()>& cond, std::chrono::seconds limit) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(5ms);
-  }
-  return cond();
 }
 
 }  // namespace
@@ -248,7 +240,10 @@ TEST(elastic_pool, close_with_producers_blocked_on_a_full_queue_never_hangs) {
       }
     });
   }
-  std::this_thread::sleep_for(50ms);
+  // Close while producers are blocked on the full queue: the queue fills at once (2 workers at
+  // 100 us a message drain ~20k/s; 8 producers submit far faster), and all n would take ~5 s to
+  // go through, so close() comes long before the producers run out of messages.
+  ASSERT_TRUE(eventually([&] { return accepted >= 100 && pool.metrics().queue_depth == 4; }, 10s));
   const auto r = pool.close();
   for (auto& t : ts) t.join();
   EXPECT_EQ(r.processed, accepted.load());
@@ -266,10 +261,10 @@ TEST(elastic_pool, abort_reports_what_was_not_processed) {
   watchdog wd(60s);
   const std::uint64_t n = 2000;
   ledger l(n);
-  l.process_time = 1ms;
+  l.process_time = 5ms;  // the whole backlog would take ~5 s: abort comes long before it is done
   elastic_pool<test_worker> pool({.max_workers = 2, .queue_capacity = n, .max_batch = 8}, make(l));
   for (std::uint64_t i = 0; i < n; ++i) ASSERT_EQ(pool.submit(msg{i}), submit_status::ok);
-  std::this_thread::sleep_for(20ms);
+  ASSERT_TRUE(eventually([&] { return pool.metrics().processed >= 1; }, 10s));  // mid-stream
   const auto start = std::chrono::steady_clock::now();
   const auto r = pool.abort();
   EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);  // prompt: one message per worker
@@ -353,7 +348,11 @@ TEST(elastic_pool, an_idle_pool_uses_no_cpu) {
                                  make(l));
   for (std::uint64_t i = 0; i < 100; ++i) ASSERT_EQ(pool.submit(msg{i}), submit_status::ok);
   ASSERT_TRUE(eventually([&] { return pool.metrics().processed == 100; }, 10s));
-  std::this_thread::sleep_for(50ms);
+  const auto all_waiting = [&] {
+    const auto m = pool.metrics();
+    return m.idle == m.workers;
+  };
+  ASSERT_TRUE(eventually(all_waiting, 10s));  // so the measurement starts idle
   const double before = cpu_seconds();
   std::this_thread::sleep_for(1s);
   const double used = cpu_seconds() - before;

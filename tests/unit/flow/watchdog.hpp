@@ -1,6 +1,7 @@
 #pragma once
 // A per-test watchdog: if the test has not finished within the limit, print which one hung and
-// abort, so a deadlock fails fast instead of stalling CI until the CTest timeout.
+// abort, so a deadlock fails fast instead of stalling CI until the CTest timeout. Also
+// `eventually`, the bounded probe the tests wait with.
 
 #include <gtest/gtest.h>
 
@@ -20,6 +21,19 @@ inline constexpr bool under_tsan = true;
 #else
 inline constexpr bool under_tsan = false;
 #endif
+
+// A probe for a state another thread will reach: polls `cond` until it holds or `limit` passes,
+// and returns whether it held. Use it instead of sleeping and hoping the other thread got there;
+// the limit is a generous bound for a loaded machine, not an expected duration.
+template <class Cond>
+bool eventually(Cond&& cond, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return cond();
+}
 
 class watchdog {
  public:

@@ -1,5 +1,7 @@
 // libFuzzer target for the parsers that read untrusted bytes: the HTTP response parser (fed in
-// pieces, as a connection feeds it) and the duration parser (options, server knobs).
+// pieces, as a connection feeds it), the duration parser (options, server knobs) and the URL
+// parser (whose output becomes the request line and the Host header, so must never carry a
+// control byte or a port outside 1-65535).
 // Build and run with scripts/fuzz (clang's -fsanitize=fuzzer,address,undefined).
 
 #include <cstddef>
@@ -9,6 +11,7 @@
 #include <string_view>
 
 #include "hit/http/response_parser.hpp"
+#include "hit/http/url.hpp"
 #include "hit/stats/duration.hpp"
 
 namespace {
@@ -41,11 +44,33 @@ void fuzz_response(std::string_view data, std::size_t step, bool head) {
   (void)p.feed_eof();
 }
 
+void fuzz_url(std::string_view data) {
+  const auto u = hit::http::parse_url(data);
+  if (!u) {
+    if (u.error().find_first_of("\r\n") != std::string::npos) std::abort();  // one line
+    return;
+  }
+  const auto clean = [](const std::string& s) {
+    for (const char c : s)
+      if (static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) >= 0x7f)
+        return false;
+    return true;
+  };
+  if (!clean(u->target) || !clean(u->authority) || !clean(u->port)) std::abort();
+  if (u->target.empty() || u->target.front() != '/') std::abort();
+  const unsigned long port = std::strtoul(u->port.c_str(), nullptr, 10);
+  if (port < 1 || port > 65535 || std::to_string(port) != u->port) std::abort();
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t size) {
   if (size < 2) return 0;
   const std::string_view data(reinterpret_cast<const char*>(bytes) + 2, size - 2);
+  if (bytes[0] & 4) {
+    fuzz_url(data);
+    return 0;
+  }
   if (bytes[0] & 1) {
     (void)hit::stats::parse_duration(data);
     return 0;

@@ -232,10 +232,9 @@ class elastic_pool {
         push_locked_(msg);
         return submit_status::ok;
       }
-      if (st.stop_requested()) {
-        pass_on_submitters_();
-        return submit_status::stopped;
-      }
+      // No wake-up to pass on when leaving here: the queue is full (checked just above, under
+      // the same lock), so no other submitter could have used one.
+      if (st.stop_requested()) return submit_status::stopped;
       ++submit_waiters_;
       bool timed_out = false;
       if (deadline != nullptr) {
@@ -248,10 +247,6 @@ class elastic_pool {
         return submit_status::timeout;
       }
     }
-  }
-
-  void pass_on_submitters_() {
-    if (submit_waiters_ > 0 && queue_.size() < opt_.queue_capacity) not_full_.notify_one();
   }
 
   void push_locked_(message_type& msg) {

@@ -275,6 +275,18 @@ void declare_run(CLI::App& app, run_args& a) {
   a.idle_opt = app.add_option("--idle-timeout", a.idle_timeout,
                               "Open model: retire connections idle this long")
                    ->capture_default_str();
+  for (const auto& [name, type] : {std::pair{"url", "URL"},
+                                   {"--duration", "DURATION"},
+                                   {"--timeout", "DURATION"},
+                                   {"--idle-timeout", "DURATION"},
+                                   {"--method", "METHOD"},
+                                   {"--header", "HEADER"},
+                                   {"--body", "BODY"},
+                                   {"--body-file", "FILE"},
+                                   {"--output", "FORMAT"},
+                                   {"--rate", "RATE"},
+                                   {"--stages", "STAGES"}})
+    app.get_option(name)->type_name(type);
 }
 
 void declare_serve(CLI::App& serve, serve_args& a) {
@@ -287,6 +299,12 @@ void declare_serve(CLI::App& serve, serve_args& a) {
                    "Stall every response from this long after the first request...");
   serve.add_option("--pause-for", a.pause_for, "...for this long (a coordinated-omission demo)");
   serve.footer(serve_footer);
+  for (const auto& [name, type] : {std::pair{"--listen", "HOST:PORT"},
+                                   {"--threads", "N"},
+                                   {"--body-size", "BYTES"},
+                                   {"--pause-at", "DURATION"},
+                                   {"--pause-for", "DURATION"}})
+    serve.get_option(name)->type_name(type);
 }
 
 // The open model's options (--rate/--stages, --workers, --max-workers, --idle-timeout).

@@ -1,6 +1,7 @@
 // hit: the command. Parses options, plans the run, drives the engine from the main thread
 // (signals, progress line), prints the report. No engine logic lives here.
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -123,6 +124,12 @@ void show_progress(const http::progress& p, const cli::run_options& o) {
 }
 
 int run(cli::run_options o) {
+  // Without a standard output the report would be lost after the whole run, or written into
+  // whatever descriptor the run opens first as number 1.
+  if (fcntl(STDOUT_FILENO, F_GETFD) == -1) {
+    std::fprintf(stderr, "hit: standard output is closed: nowhere to write the report\n");
+    return cli::exit_failure;
+  }
   // The default cap of the open model shrinks to what the descriptor limit allows; a cap the
   // user asked for is checked like -c.
   if (o.open_model && !o.max_workers_given) {
@@ -182,7 +189,8 @@ int run(cli::run_options o) {
       first_signal = std::chrono::steady_clock::now();
       test.request_stop();
       std::fprintf(stderr,
-                   "%shit: interrupted: finishing requests in flight (Ctrl-C again to quit)\n",
+                   "%shit: interrupted: finishing requests in flight (Ctrl-C again, a second "
+                   "later, to quit)\n",
                    live ? "\r\033[2K" : "");
     }
     if (live) show_progress(test.current(), o);

@@ -47,10 +47,12 @@ Per-request knobs in the query string:
   close=1       close the connection after the response
   reset=1       reset the connection (RST) instead of responding
   drop=1        respond as if keeping the connection alive, then close it
+  halfclose=1   the same, closing with a FIN and reading on for up to 5 s
   garbage=1     answer with bytes that are not HTTP, then close
   hangup=1      close without sending a byte
   early=1       answer as soon as the header is in, without reading the body
-                (status= or 413, Connection: close): a server rejecting an upload
+                (status= or 413, Connection: close): a server rejecting an upload;
+  hold=3s       ...and then keeps the socket open, unread, this long before closing
   extra=1       send a second, unsolicited response with the real one
   upgrade=1     answer 101 Switching Protocols, then never speak HTTP again
 Prints 'listening on http://ADDRESS/' once bound; stops on Ctrl-C or SIGTERM.
@@ -186,7 +188,13 @@ std::string read_body_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (fe || !in) bad("cannot read body file " + echo(path));
   // Read straight into the one string that will hold the body for the whole run.
-  std::string body(static_cast<std::size_t>(size), '\0');
+  std::string body;
+  try {
+    body.resize(static_cast<std::size_t>(size));
+  } catch (const std::exception&) {  // bad_alloc, length_error
+    bad("body file " + echo(path) + " (" + std::to_string(size) +
+        " bytes) is too large to hold in memory");
+  }
   in.read(body.data(), static_cast<std::streamsize>(size));
   if (static_cast<std::uintmax_t>(in.gcount()) != size || in.peek() != EOF)
     bad("cannot read body file " + echo(path) + ": it changed while being read");

@@ -1,6 +1,7 @@
 // One connection's life: connect before the first request, then send a request and read its
 // response, one at a time, until the loop has no more work; close at the end. A chain of
-// completion handlers on the owning loop's thread, with at most one operation in flight.
+// completion handlers on the owning loop's thread, with one operation in flight (two while a
+// request too large for one write is read from as it is written: see on_written).
 //
 // Hot path per request: one send of the prebuilt request bytes; one recv straight into the
 // connection's own buffer (Asio tries it at once, and after an exhausting read waits for epoll
@@ -165,6 +166,7 @@ void connection::send() {
   deadline_ = sent_ + loop_.cfg.timeout;
   written_ = 0;
   bytes_in_ = 0;
+  write_error_ = {};
   parser_.reset(loop_.cfg.head);
   write_some();
 }
@@ -190,15 +192,17 @@ void connection::write_some() {
 // A server may close an idle keep-alive connection just as a request is written to it (RFC 9112
 // 9.3.1). If a connection that already served responses fails before any byte of the next one
 // arrives, the request is resent once on a new connection instead of being counted as an error.
-bool connection::retry_if_stale(const boost::system::error_code& ec) {
+bool connection::stale(const boost::system::error_code& ec) const {
   const bool stale_kind = ec == asio::error::eof || ec == asio::error::connection_reset ||
                           ec == asio::error::broken_pipe;
-  if (!stale_kind || timed_out_ || retried_ || served_ == 0 || bytes_in_ > 0) return false;
+  return stale_kind && !timed_out_ && !retried_ && served_ > 0 && bytes_in_ == 0;
+}
+
+void connection::resend() {
   retried_ = true;
   ++loop_.summary.retries;
   close_socket();
   begin_connect();
-  return true;
 }
 
 // A request too large for one write is read from while it is written: a server may answer it
@@ -212,8 +216,11 @@ void connection::on_written(const boost::system::error_code& ec, std::size_t n) 
   if (timed_out_) return fail(stats::error_kind::timeout);
   if (ec) {
     // The server stopped reading; what it sent before that decides the request.
-    if (reading_) return;
-    if (retry_if_stale(ec)) return;
+    if (reading_) {
+      write_error_ = ec;
+      return;
+    }
+    if (stale(ec)) return resend();
     return fail(classify(ec, false));
   }
   written_ += n;
@@ -252,11 +259,18 @@ void connection::on_read(const boost::system::error_code& ec, std::size_t n) {
   // A timeout closed the socket (and emptied the buffer): even if this read completed, its
   // bytes belong to a request that has timed out.
   if (timed_out_) return fail(stats::error_kind::timeout);
-  // (A request still being written is not resent: its write decides nothing yet.)
-  if (ec && !writing_ && retry_if_stale(ec)) return;
+  if (ec && stale(ec)) {
+    if (!writing_) return resend();
+    // Still writing: end the write first; settle() resends once neither is pending.
+    resend_ = true;
+    close_socket();
+    return settle();
+  }
   if (ec == asio::error::eof) {
     if (parser_.feed_eof() == parse_status::done) return complete();
-    return fail(parser_.got_header() ? stats::error_kind::malformed : stats::error_kind::closed);
+    if (parser_.got_header()) return fail(stats::error_kind::malformed);
+    // No answer at all: if the write had already failed, its error says what happened.
+    return fail(write_error_ ? classify(write_error_, false) : stats::error_kind::closed);
   }
   if (ec) return fail(classify(ec, false));
   buffered_ += n;
@@ -290,10 +304,15 @@ void connection::fail(stats::error_kind kind) {
   settle();
 }
 
-// The request is over; once no operation of it is pending, take the next one.
+// The request is over (or to be resent); once no operation of it is pending, move on.
 void connection::settle() {
   over_ = writing_ || reading_;
-  if (!over_) next();
+  if (over_) return;
+  if (resend_) {
+    resend_ = false;
+    return resend();
+  }
+  next();
 }
 
 // The `after` of the lifecycle.

@@ -36,6 +36,7 @@ event_loop::event_loop(const load_config& c, const std::vector<asio::ip::tcp::en
 event_loop::~event_loop() {
   stopping = true;
   schedule_done_ = true;
+  backlog_ = 0;  // a connection freed by the poll below must not start a request
   ended_ = true;
   sweep.cancel();
   end_timer.cancel();

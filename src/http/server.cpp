@@ -161,12 +161,16 @@ knobs parse_knobs(std::string_view target) {
       k.reset = flag();
     } else if (key == "drop") {
       k.drop = flag();
+    } else if (key == "halfclose") {
+      k.halfclose = flag();
     } else if (key == "garbage") {
       k.garbage = flag();
     } else if (key == "hangup") {
       k.hangup = flag();
     } else if (key == "early") {
       k.early = flag();
+    } else if (key == "hold") {
+      if (auto d = stats::parse_duration(value, std::chrono::milliseconds(1))) k.hold = *d;
     } else if (key == "extra") {
       k.extra = flag();
     } else if (key == "upgrade") {
@@ -277,7 +281,15 @@ struct server::impl {
       if (k.early) {
         append_response(out, k.status, k, p->head, body_for(k, big_body), false);
         co_await asio::async_write(socket, asio::buffer(out), use_tuple);
-        co_await linger_close(socket, timer, buf);
+        if (k.hold.count() > 0) {
+          error_code ignored;
+          socket.shutdown(tcp::socket::shutdown_send, ignored);
+          timer.expires_after(k.hold);
+          co_await timer.async_wait(use_tuple);
+          socket.close(ignored);
+          co_return;
+        }
+        co_await linger_close(socket, timer, buf, early_linger);
         co_return;
       }
       if (k.reset) {
@@ -301,6 +313,10 @@ struct server::impl {
       append_response(out, k.status, k, p->head, body_for(k, big_body), keep);
       if (k.extra) out += unsolicited_response;
       auto [ec, n] = co_await asio::async_write(socket, asio::buffer(out), use_tuple);
+      if (!ec && keep && k.halfclose) {
+        co_await linger_close(socket, timer, buf, std::chrono::seconds(5));
+        co_return;
+      }
       if (ec || !keep || k.drop) break;
     }
     error_code ignored;
@@ -308,12 +324,13 @@ struct server::impl {
     socket.close(ignored);
   }
 
-  // FIN, then read and discard until the client closes or early_linger is up, then close.
+  // FIN, then read and discard until the client closes or `linger` is up, then close.
   static asio::awaitable<void> linger_close(tcp::socket& socket, asio::steady_timer& timer,
-                                            std::vector<char>& buf) {
+                                            std::vector<char>& buf,
+                                            std::chrono::nanoseconds linger) {
     error_code ignored;
     socket.shutdown(tcp::socket::shutdown_send, ignored);
-    timer.expires_after(early_linger);
+    timer.expires_after(linger);
     for (;;) {
       const auto r = co_await (socket.async_read_some(asio::buffer(buf), use_tuple) ||
                                timer.async_wait(use_tuple));

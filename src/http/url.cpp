@@ -68,9 +68,13 @@ result<url> parse_url(std::string_view text) {
     if (colon != std::string_view::npos &&
         authority.find(':', colon + 1) != std::string_view::npos) {
       // "::1:8080" is an IPv6 address without its brackets; "127.0.0.1:80:5" is junk.
-      if (authority.substr(0, colon).find('.') != std::string_view::npos)
-        return malformed(text, "more than one ':' after the host: " + std::string(shape));
-      return malformed(text, "put an IPv6 address in brackets, e.g. http://[::1]:8080/");
+      const bool ipv6_like =
+          authority.find_first_not_of("0123456789abcdefABCDEF:.") == std::string_view::npos &&
+          (authority.find("::") != std::string_view::npos ||
+           std::count(authority.begin(), authority.end(), ':') >= 3);
+      if (ipv6_like)
+        return malformed(text, "put an IPv6 address in brackets, e.g. http://[::1]:8080/");
+      return malformed(text, "more than one ':' after the host: " + std::string(shape));
     }
     host = authority.substr(0, colon);
     if (colon != std::string_view::npos) {
@@ -79,6 +83,8 @@ result<url> parse_url(std::string_view text) {
     }
   }
   if (host.empty()) return malformed(text, "no host: " + std::string(shape));
+  if (host.find('%') != std::string_view::npos)
+    return malformed(text, "a percent-encoded host is not supported: write it plainly");
   const std::string default_port = out.scheme == "https" ? "443" : "80";
   if (!port.empty()) {
     auto p = parse_port(text, port);

@@ -160,6 +160,6 @@ TEST(bad_input, serve_help_lists_every_knob) {
   const auto r = run_hit({"serve", "--help"});
   EXPECT_EQ(r.exit_code, 0);
   for (const char* knob : {"delay=", "status=", "size=", "chunked=", "close=", "reset=", "drop=",
-                           "garbage=", "hangup=", "early=", "extra=", "upgrade="})
+                           "halfclose=", "garbage=", "hangup=", "early=", "extra=", "upgrade="})
     EXPECT_NE(r.out.find(knob), std::string::npos) << knob;
 }

@@ -11,6 +11,9 @@
 //   reset=1       reset the connection (RST) instead of responding
 //   drop=1        respond as if keeping the connection alive, then close it: what a server whose
 //                 keep-alive timeout just expired does to a client about to reuse it
+//   halfclose=1   like drop=1, but the close is a half close: FIN, then read and discard what the
+//                 client sends (up to 5 s) before closing, as servers that linger on close do; a
+//                 client writing a large request meets the FIN while its write still runs
 //   garbage=1     answer with bytes that are not HTTP ("NOT HTTP AT ALL\r\n\r\n"), then close
 //   hangup=1      close the connection (FIN: shutdown, then close) without sending a byte
 //   early=1       answer as soon as the request header is parsed, without reading the body:
@@ -18,6 +21,9 @@
 //                 what arrives for up to 100 ms or until the client closes, and close; body
 //                 bytes still unread then make the kernel send RST, as a real server rejecting
 //                 an upload does
+//   hold=3s       with early=1: after the response (and its FIN), keep the socket open without
+//                 reading for this long, then close: a client that only reads once its upload
+//                 is written never sees the answer
 //   extra=1       send a second, unsolicited 200 response in the same write as the real one;
 //                 the connection stays open (unless the request asks to close it)
 //   upgrade=1     answer 101 Switching Protocols (Connection: Upgrade, Upgrade: hit-test), then
@@ -66,9 +72,11 @@ struct knobs {
   bool close = false;
   bool reset = false;
   bool drop = false;
+  bool halfclose = false;
   bool garbage = false;
   bool hangup = false;
   bool early = false;
+  std::chrono::nanoseconds hold{0};  // with early: keep the socket open, unread, this long
   bool extra = false;
   bool upgrade = false;
 };

@@ -77,7 +77,8 @@ class connection {
   void on_read(const boost::system::error_code& ec, std::size_t n);
   void complete();
   void fail(stats::error_kind kind);
-  bool retry_if_stale(const boost::system::error_code& ec);
+  [[nodiscard]] bool stale(const boost::system::error_code& ec) const;
+  void resend();
   void finish();
   void close_socket();
   template <class F>
@@ -102,8 +103,10 @@ class connection {
   bool writing_ = false;      // a write of the current request is pending
   bool reading_ = false;      // a read for the current request is pending
   bool over_ = false;         // the request has its result; waiting for the other operation
-  bool waited_ = false;       // the connection sat idle since its last request
-  std::uint64_t served_ = 0;  // responses on this socket since it connected
+  bool resend_ = false;       // with over_: resend the request (stale) instead of the next one
+  boost::system::error_code write_error_;  // a write that failed while a read was pending
+  bool waited_ = false;                    // the connection sat idle since its last request
+  std::uint64_t served_ = 0;               // responses on this socket since it connected
   std::chrono::milliseconds backoff_{0};
   handler_memory memory_;
 };

@@ -1,8 +1,9 @@
 #pragma once
 // handler_memory: one reusable block per connection for Asio's operation objects, through Asio's
-// documented allocator customisation (bind_allocator). A connection has at most one operation
-// in flight and Asio frees an operation's memory before calling its handler, so one block
-// serves every operation of the connection's life: no malloc per request. (With C++20
+// documented allocator customisation (bind_allocator). A connection has one operation in flight
+// (two only while a request too large for one write is read from as it is written; the second
+// then takes plain operator new) and Asio frees an operation's memory before calling its handler,
+// so one block serves every operation of the connection's life: no malloc per request. (With C++20
 // coroutines each co_await of an operation kept a frame alive until completion, and with 50
 // connections Asio's per-thread frame cache missed on nearly every request: heaptrack counted
 // 0.9 malloc per request. See docs/performance.md.)

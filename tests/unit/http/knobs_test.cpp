@@ -23,6 +23,17 @@ TEST(knobs, every_knob) {
   EXPECT_FALSE(k.reset);
 }
 
+TEST(knobs, halfclose_is_a_flag) {
+  EXPECT_TRUE(parse_knobs("/?halfclose=1").halfclose);
+  EXPECT_FALSE(parse_knobs("/?halfclose=0").halfclose);
+}
+
+TEST(knobs, hold_is_a_duration) {
+  EXPECT_EQ(parse_knobs("/?early=1&hold=3s").hold, 3s);
+  EXPECT_EQ(parse_knobs("/?hold=250").hold, 250ms);
+  EXPECT_EQ(parse_knobs("/?early=1").hold, 0ns);
+}
+
 TEST(knobs, bare_delay_is_milliseconds_and_bad_values_fall_back) {
   EXPECT_EQ(parse_knobs("/?delay=20").delay, 20ms);
   EXPECT_EQ(parse_knobs("/?status=42").status, 200u);

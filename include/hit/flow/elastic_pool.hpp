@@ -50,6 +50,7 @@
 
 #include "hit/flow/detail/ring.hpp"
 #include "hit/flow/detail/wait.hpp"
+#include "hit/flow/scaling_rule.hpp"
 
 namespace hit::flow {
 
@@ -153,12 +154,15 @@ class elastic_pool {
 
   // Starts min_workers workers. make_worker is called on each new worker's thread.
   elastic_pool(pool_options opt, factory make_worker)
-      : opt_(std::move(opt)), make_(std::move(make_worker)), queue_(opt_.queue_capacity) {
-    if (opt_.max_workers == 0 || opt_.min_workers > opt_.max_workers || opt_.queue_capacity == 0)
+      : opt_(std::move(opt)),
+        rule_{opt_.min_workers, opt_.max_workers, opt_.idle_timeout},
+        make_(std::move(make_worker)),
+        queue_(opt_.queue_capacity) {
+    if (!rule_.valid() || opt_.queue_capacity == 0)
       throw std::invalid_argument("elastic_pool: need 1 <= max_workers, min <= max, capacity >= 1");
     opt_.max_batch = std::max<std::size_t>(opt_.max_batch, 1);
     std::lock_guard<std::mutex> g(mu_);
-    for (std::size_t i = 0; i < opt_.min_workers; ++i) spawn_locked_();
+    for (std::size_t i = 0; i < rule_.min; ++i) spawn_locked_();
   }
   elastic_pool(const elastic_pool&) = delete;
   elastic_pool& operator=(const elastic_pool&) = delete;
@@ -265,9 +269,11 @@ class elastic_pool {
     }
   }
 
-  // The scaling rule: start one when the backlog exceeds what the idle workers will take.
+  // The scaling rule (flow::scaling_rule): start one when the backlog exceeds what the idle
+  // workers will take. One at a time: each submit adds one message.
   void ensure_workers_locked_() {
-    if (queue_.size() > idle_ && workers_ < opt_.max_workers && !aborted_) spawn_locked_();
+    const std::size_t unserved = queue_.size() > idle_ ? queue_.size() - idle_ : 0;
+    if (!aborted_ && rule_.to_start(unserved, workers_) > 0) spawn_locked_();
   }
 
   void spawn_locked_() {
@@ -347,7 +353,7 @@ class elastic_pool {
         why = retire_reason::aborted;
         return false;
       }
-      if (queue_.empty() && (closed_ || workers_ > opt_.min_workers)) {
+      if (queue_.empty() && (closed_ || rule_.may_retire(workers_))) {
         why = closed_ ? retire_reason::closed : retire_reason::idle_timeout;
         return false;
       }
@@ -376,13 +382,13 @@ class elastic_pool {
     ++m_.retired;
     // Backlog left by a worker that stopped itself must not wait for the next submit, and a
     // worker that stopped itself is replaced when the pool falls below min_workers.
-    if (!aborted_ && !closed_ && workers_ < opt_.min_workers) {
+    if (!aborted_ && !closed_ && workers_ < rule_.min) {
       spawn_locked_();
     } else if (!aborted_ && !queue_.empty()) {
       if (idle_ > 0) {
         ++waking_;
         not_empty_.notify_one();
-      } else if (workers_ < opt_.max_workers) {
+      } else if (rule_.to_start(queue_.size(), workers_) > 0) {
         spawn_locked_();
       }
     }
@@ -472,8 +478,8 @@ class elastic_pool {
         if (!queue_.empty() || closed_ || aborted_) continue;
       }
       ++idle_;
-      if (workers_ > opt_.min_workers) {
-        const auto deadline = std::chrono::steady_clock::now() + opt_.idle_timeout;
+      if (rule_.may_retire(workers_)) {
+        const auto deadline = std::chrono::steady_clock::now() + rule_.idle_timeout;
         bool timed_out = false;
         while (queue_.empty() && !closed_ && !aborted_ && !timed_out) {
           timed_out = not_empty_.wait_until(lk, deadline) == std::cv_status::timeout;
@@ -482,7 +488,7 @@ class elastic_pool {
         --idle_;
         // Retire only if there is still nothing to take and the pool stays at or above min;
         // under the lock, so no submit can slip between this check and our departure.
-        if (timed_out && queue_.empty() && !closed_ && !aborted_ && workers_ > opt_.min_workers) {
+        if (timed_out && queue_.empty() && !closed_ && !aborted_ && rule_.may_retire(workers_)) {
           return retire_reason::idle_timeout;
         }
       } else {
@@ -534,6 +540,7 @@ class elastic_pool {
   };
 
   pool_options opt_;
+  const scaling_rule rule_;  // from opt_: min_workers, max_workers, idle_timeout
   factory make_;
   std::stop_source stop_;                  // requested by abort(); the token before() receives
   std::atomic<bool> aborted_flag_{false};  // lock-free copy of aborted_ for the hot loop

@@ -17,6 +17,7 @@
 
 #include "detail/handler_memory.hpp"
 #include "hit/flow/rate_schedule.hpp"
+#include "hit/flow/scaling_rule.hpp"
 #include "hit/http/load_test.hpp"
 #include "hit/http/response_parser.hpp"
 #include "hit/stats/summary.hpp"
@@ -190,8 +191,7 @@ struct event_loop {
   std::uint64_t late_pending_ = 0;   // of those, already counted as late
   unsigned open_ = 0;                // connections open or opening
   unsigned connecting_ = 0;          // of which opening without a request
-  unsigned min_open_ = 0;
-  unsigned max_open_ = 0;
+  flow::scaling_rule rule_;  // this loop's share of --workers and --max-workers; --idle-timeout
   bool schedule_done_ = false;
   bool ended_ = false;
 };

@@ -130,14 +130,24 @@ int run(cli::run_options o) {
     std::fprintf(stderr, "hit: standard output is closed: nowhere to write the report\n");
     return cli::exit_failure;
   }
-  // The default cap of the open model shrinks to what the descriptor limit allows; a cap the
-  // user asked for is checked like -c.
+  // The default cap of the open model shrinks to what the descriptor limit allows, and the
+  // default floor with it; a cap or a floor the user asked for is checked like -c, never lowered.
   if (o.open_model && !o.max_workers_given) {
     o.max_workers = std::min(o.max_workers, fd_capacity(o.threads));
-    o.workers = std::min(o.workers, o.max_workers);
+    if (o.workers_given) {
+      o.max_workers = std::max(o.max_workers, o.workers);
+    } else {
+      o.workers = std::min(o.workers, o.max_workers);
+    }
   }
-  const auto asked = o.open_model ? fmt::format("--max-workers {}", o.max_workers)
-                                  : fmt::format("-c {}", o.concurrency);
+  std::string asked = fmt::format("-c {}", o.concurrency);
+  if (o.open_model && o.max_workers_given) {
+    asked = fmt::format("--max-workers {}", o.max_workers);
+  } else if (o.open_model && o.workers_given && o.workers == o.max_workers) {
+    asked = fmt::format("--workers {}", o.workers);
+  } else if (o.open_model) {
+    asked = fmt::format("the open model ({} connections at most)", o.max_workers);
+  }
   if (auto fds = ensure_fd_limit(o.open_model ? o.max_workers : o.concurrency, o.threads, asked);
       !fds) {
     std::fprintf(stderr, "hit: %s\n", fds.error().c_str());

@@ -349,7 +349,8 @@ void validate_open_model(const run_args& a, run_options& r) {
   }
   r.max_workers = whole_number<unsigned>(a.max_workers, "--max-workers", 1, max_connections);
   r.max_workers_given = a.max_workers_opt->count() > 0;
-  if (a.workers_opt->count() > 0) {
+  r.workers_given = a.workers_opt->count() > 0;
+  if (r.workers_given) {
     r.workers = whole_number<unsigned>(a.workers, "--workers", 0, max_connections);
     if (r.workers > r.max_workers)
       bad("--workers " + std::to_string(r.workers) + " is above --max-workers " +

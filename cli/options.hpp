@@ -44,6 +44,7 @@ struct run_options {
   unsigned workers = 10;
   unsigned max_workers = 10000;
   bool max_workers_given = false;
+  bool workers_given = false;
   std::chrono::nanoseconds idle_timeout{std::chrono::seconds(5)};
   std::chrono::nanoseconds timeout{std::chrono::seconds(20)};
   output_format output = output_format::text;

@@ -227,6 +227,11 @@ TEST(faults, a_descriptor_limit_names_the_option_given_and_counts_descriptors_in
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_NE(r.err.find("-c 120"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("in use"), std::string::npos) << r.err;
+  // A floor the user gave is not lowered to fit the limit: it is refused, by its name.
+  r = run_hit_in_shell("ulimit -n 64;", "",
+                       {"--rate", "10", "-n", "2", "--workers", "200", s.url()});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("--workers 200"), std::string::npos) << r.err;
   // --max-workers alone lowers the default --workers to fit under it.
   const auto j = run_json({"--rate", "50", "-n", "5", "--max-workers", "3", s.url()});
   EXPECT_EQ(j["requests"], 5);

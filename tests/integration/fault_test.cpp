@@ -9,7 +9,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "harness.hpp"
@@ -76,12 +75,8 @@ TEST(faults, an_early_final_response_to_a_large_upload_is_the_result) {
   // The server answers 413 without reading the 32 MB body, then holds the socket open, unread,
   // for longer than -t. The upload can never finish: only a client that reads while it writes
   // sees the 413 (one that reads after writing counts a timeout).
-  const std::string path = testing::TempDir() + "hit_early_body.bin";
-  {
-    std::ofstream f(path, std::ios::binary);
-    const std::string chunk(1 << 20, 'x');
-    for (int i = 0; i < 32; ++i) f << chunk;
-  }
+  const hit::test::temp_file body("early_body.bin", 32, 'x');
+  const std::string& path = body.path();
   server s;
   const auto r = run_hit({"-n", "4", "-c", "2", "-t", "3s", "-m", "PUT", "-D", path, "-o", "json",
                           s.url("?early=1&hold=10s")});
@@ -93,23 +88,17 @@ TEST(faults, an_early_final_response_to_a_large_upload_is_the_result) {
   EXPECT_LT(r.seconds, 2.5) << "answered at once, not at the 3 s timeout";
   // And when the server drains and closes instead (a reset may race the answer), still 413.
   j = run_json({"-n", "4", "-c", "2", "-t", "5s", "-m", "PUT", "-D", path, s.url("?early=1")});
-  std::remove(path.c_str());
   EXPECT_EQ(j["status_codes"]["413"], 4) << j.dump();
 }
 
 TEST(faults, a_stale_connection_is_retried_for_a_large_upload_too) {
   // The server half-closes each kept-alive connection after its response without saying so,
   // and reads on: a request too large for one write meets the FIN while its write still runs.
-  const std::string path = testing::TempDir() + "hit_stale_body.bin";
-  {
-    std::ofstream f(path, std::ios::binary);
-    const std::string chunk(1 << 20, 'z');
-    for (int i = 0; i < 16; ++i) f << chunk;
-  }
+  const hit::test::temp_file body("stale_body.bin", 16, 'z');
+  const std::string& path = body.path();
   server s;
   const auto j =
       run_json({"-n", "12", "-c", "1", "-m", "POST", "-D", path, s.url("?halfclose=1")}, 0, 60s);
-  std::remove(path.c_str());
   EXPECT_EQ(j["requests"], 12);
   EXPECT_EQ(j["errors"], 0) << j.dump();
   EXPECT_EQ(j["status_codes"]["200"], 12);
@@ -163,15 +152,9 @@ TEST(faults, leading_zeros_are_decimal) {
 
 TEST(faults, the_highest_rate_still_stops_promptly_on_sigterm) {
   server s;
-  auto c = hit::test::spawn({HIT_EXE, "--rate", "1e7", "-z", "60s", "-t", "2s", "--max-workers",
-                             "50", "-o", "json", s.url()});
-  bool sent = false;
-  const auto r = hit::test::finish(c, 30s, [&](std::chrono::milliseconds t) {
-    if (!sent && t > 1000ms) {
-      kill(c.pid, SIGTERM);
-      sent = true;
-    }
-  });
+  const auto r = hit::test::run_hit_and_signal(
+      {"--rate", "1e7", "-z", "60s", "-t", "2s", "--max-workers", "50", "-o", "json", s.url()},
+      SIGTERM, 1000ms);
   EXPECT_EQ(r.exit_code, 130) << r.err;
   EXPECT_LT(r.seconds, 10.0);
   const auto j = json::parse(r.out);
@@ -183,16 +166,8 @@ TEST(faults, two_signals_in_quick_succession_are_one_interrupt) {
   // What `timeout -s INT` does: the child first, then its process group.
   server s;
   for (int round = 0; round < 3; ++round) {
-    auto c = hit::test::spawn({HIT_EXE, "-z", "30s", "-c", "2", s.url()});
-    bool sent = false;
-    const auto r = hit::test::finish(c, 20s, [&](std::chrono::milliseconds t) {
-      if (!sent && t > 500ms) {
-        kill(c.pid, SIGINT);
-        std::this_thread::sleep_for(5ms);
-        kill(c.pid, SIGINT);
-        sent = true;
-      }
-    });
+    const auto r =
+        hit::test::run_hit_and_signal({"-z", "30s", "-c", "2", s.url()}, SIGINT, 500ms, 2);
     EXPECT_EQ(r.exit_code, 130) << r.err;
     EXPECT_NE(r.out.find("Summary (interrupted"), std::string::npos) << r.err;
   }
@@ -239,17 +214,12 @@ TEST(faults, a_descriptor_limit_names_the_option_given_and_counts_descriptors_in
 }
 
 TEST(faults, a_large_body_file_is_held_once) {  // 128 MiB
-  const std::string path = testing::TempDir() + "hit_big_body.bin";
-  constexpr long mib = 128;
-  {
-    std::ofstream f(path, std::ios::binary);
-    const std::string chunk(1 << 20, 'y');
-    for (long i = 0; i < mib; ++i) f << chunk;
-  }
+  constexpr int mib = 128;
+  const hit::test::temp_file body("big_body.bin", mib, 'y');
+  const std::string& path = body.path();
   server s;
   const auto r =
       run_hit({"-n", "2", "-c", "1", "-m", "POST", "-D", path, "-o", "json", s.url()}, 60s);
-  std::remove(path.c_str());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(json::parse(r.out)["status_codes"]["200"], 2);
   // Once is 128 MiB plus the program (and, under ASan, its shadow and quarantine); two copies

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -99,6 +100,43 @@ inline result run_hit(std::vector<std::string> args,
   args.insert(args.begin(), HIT_EXE);
   return finish(spawn(args), deadline, [](auto) {});
 }
+
+// Runs `hit ARGS` and sends it `sig` once `at` has passed (`times` signals, 5 ms apart: two is
+// what `timeout -s INT` does, to the process and then its group).
+inline result run_hit_and_signal(std::vector<std::string> args, int sig,
+                                 std::chrono::milliseconds at, int times = 1,
+                                 std::chrono::milliseconds deadline = std::chrono::seconds(30)) {
+  args.insert(args.begin(), HIT_EXE);
+  const child c = spawn(args);
+  bool sent = false;
+  return finish(c, deadline, [&](std::chrono::milliseconds t) {
+    if (sent || t < at) return;
+    for (int i = 0; i < times; ++i) {
+      if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      kill(c.pid, sig);
+    }
+    sent = true;
+  });
+}
+
+// A file of `mib` MiB of `fill` in the test's temporary directory, removed when destroyed.
+class temp_file {
+ public:
+  temp_file(const std::string& name, int mib, char fill) : path_("/tmp/hit_test_" + name) {
+    FILE* f = std::fopen(path_.c_str(), "wb");
+    if (f == nullptr) throw std::runtime_error("cannot write " + path_);
+    const std::string chunk(1 << 20, fill);
+    for (int i = 0; i < mib; ++i) std::fwrite(chunk.data(), 1, chunk.size(), f);
+    std::fclose(f);
+  }
+  ~temp_file() { std::remove(path_.c_str()); }
+  temp_file(const temp_file&) = delete;
+  temp_file& operator=(const temp_file&) = delete;
+  [[nodiscard]] const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
 
 // Runs `hit ARGS` through bash with `before` and `after` around it (redirections, ulimit), e.g.
 // run_hit_in_shell("ulimit -n 64;", "> /dev/full", {...}). Arguments are single-quoted.

@@ -132,14 +132,8 @@ TEST(hit, duration_stops_the_run) {
 
 TEST(hit, ctrl_c_prints_a_partial_report) {
   server s;
-  auto c = hit::test::spawn({HIT_EXE, "-z", "60s", "-c", "4", s.url("?delay=5ms")});
-  bool sent = false;
-  const auto r = hit::test::finish(c, 20s, [&](std::chrono::milliseconds t) {
-    if (!sent && t > 1000ms) {
-      kill(c.pid, SIGINT);
-      sent = true;
-    }
-  });
+  const auto r =
+      hit::test::run_hit_and_signal({"-z", "60s", "-c", "4", s.url("?delay=5ms")}, SIGINT, 1000ms);
   EXPECT_EQ(r.exit_code, 130) << r.err;
   EXPECT_NE(r.out.find("interrupted"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("[200]"), std::string::npos) << r.out;

@@ -54,8 +54,8 @@ rlim_t descriptors_in_use() {
 
 // Descriptors a run needs besides its connections: those in use, and per event-loop thread an
 // epoll, a timerfd and an eventfd, with a margin.
-rlim_t descriptors_besides_connections(unsigned threads) {
-  return descriptors_in_use() + 3 * static_cast<rlim_t>(threads) + 16;
+rlim_t descriptors_besides_connections(rlim_t in_use, unsigned threads) {
+  return in_use + 3 * static_cast<rlim_t>(threads) + 16;
 }
 
 // The most connections the hard descriptor limit allows, beside what is in use.
@@ -63,7 +63,7 @@ unsigned fd_capacity(unsigned threads) {
   rlimit lim{};
   if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_max == RLIM_INFINITY)
     return cli::max_connections;
-  const rlim_t besides = descriptors_besides_connections(threads);
+  const rlim_t besides = descriptors_besides_connections(descriptors_in_use(), threads);
   return lim.rlim_max > besides + 1
              ? static_cast<unsigned>(std::min<rlim_t>(lim.rlim_max - besides, cli::max_connections))
              : 1;
@@ -73,7 +73,7 @@ unsigned fd_capacity(unsigned threads) {
 // `option`: what asked for the connections, as the user typed it ("-c 500").
 result<void> ensure_fd_limit(unsigned connections, unsigned threads, const std::string& option) {
   const rlim_t in_use = descriptors_in_use();
-  const rlim_t needed = connections + descriptors_besides_connections(threads);
+  const rlim_t needed = connections + descriptors_besides_connections(in_use, threads);
   rlimit lim{};
   if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= needed) return {};
   if (lim.rlim_max != RLIM_INFINITY && lim.rlim_max < needed)

@@ -162,9 +162,8 @@ std::string text_report(const stats::summary& s, const run_context& ctx) {
     out += fmt::format("  Late:          {} (found every connection busy at the cap of {})\n",
                        s.late, o.max_workers);
     if (s.not_sent)
-      out += fmt::format(
-          "  Not sent:      {} (due, still waiting for a connection when the run stopped)\n",
-          s.not_sent);
+      out += fmt::format("  Not sent:      {} (due but not yet sent when the run stopped)\n",
+                         s.not_sent);
     out += fmt::format(
         "  Connections:   peak {}, opened {}, closed {}, retired idle {} (--workers {}, "
         "--max-workers {}, --idle-timeout {})\n",

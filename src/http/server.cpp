@@ -24,6 +24,7 @@
 #include <variant>
 #include <vector>
 
+#include "hit/printable.hpp"
 #include "hit/stats/duration.hpp"
 
 namespace hit::http {
@@ -356,11 +357,11 @@ result<std::unique_ptr<server>> server::listen(const server_config& cfg) {
                    std::to_string(max_body_size) + " bytes"};
   error_code ec;
   const auto addr = asio::ip::make_address(cfg.address, ec);
-  if (ec) return failure{"bad listen address '" + cfg.address + "'"};
+  if (ec) return failure{"bad listen address '" + printable(cfg.address) + "'"};
   unsigned long port = 0;
   auto [ptr, perr] = std::from_chars(cfg.port.data(), cfg.port.data() + cfg.port.size(), port);
   if (perr != std::errc{} || ptr != cfg.port.data() + cfg.port.size() || port > 65535)
-    return failure{"bad listen port '" + cfg.port + "'"};
+    return failure{"bad listen port '" + printable(cfg.port) + "'"};
   const tcp::endpoint ep(addr, static_cast<unsigned short>(port));
   auto cannot = [&] {
     const auto host = addr.is_v6() ? "[" + cfg.address + "]" : cfg.address;

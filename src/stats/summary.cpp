@@ -14,6 +14,12 @@ void summary::merge(const summary& other) noexcept {
   latency.merge(other.latency);
   service_time.merge(other.service_time);
   send_lag.merge(other.send_lag);
+  ttfb.merge(other.ttfb);
+  connect_time.merge(other.connect_time);
+  tls_handshake.merge(other.tls_handshake);
+  tls_full += other.tls_full;
+  tls_resumed += other.tls_resumed;
+  dns = std::max(dns, other.dns);
   connections_opened += other.connections_opened;
   connections_closed += other.connections_closed;
   connections_retired += other.connections_retired;

@@ -62,6 +62,14 @@ struct summary {
   histogram latency;       // from intended start to the response's last byte
   histogram service_time;  // from actual send to the response's last byte
   histogram send_lag;      // actual send - intended start (rate-paced runs only)
+  histogram ttfb;          // from actual send to the response's first byte
+  // Per connection: TCP connect (from the connect call to its completion), and the TLS
+  // handshake after it (https only).
+  histogram connect_time;
+  histogram tls_handshake;
+  std::uint64_t tls_full = 0;     // TLS handshakes that negotiated a new session
+  std::uint64_t tls_resumed = 0;  // TLS handshakes that resumed an earlier session
+  std::chrono::nanoseconds dns{0};  // host name resolution, once before the run (max over parts)
 
   // Connections. `peak_connections` merges as a sum: the per-thread peaks may not coincide, so
   // the merged figure is an upper bound of the true peak.

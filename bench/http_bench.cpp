@@ -124,14 +124,11 @@ void BM_engine_round_trip(benchmark::State& state) {
   auto& srv = **listening;
   std::thread serving([&] { srv.run(); });
   const auto addr = srv.local_address();
-  const auto colon = addr.rfind(':');
   const auto url = hit::http::parse_url("http://" + addr + "/");
   const std::uint64_t n = 20'000;
   for (auto _ : state) {
     hit::http::load_config cfg;
-    cfg.host = addr.substr(0, colon);
-    cfg.port = addr.substr(colon + 1);
-    cfg.request = hit::http::build_request(*url, {});
+    cfg.target = *url;
     cfg.requests = n;
     cfg.connections = static_cast<unsigned>(state.range(0));
     cfg.threads = 1;

@@ -15,6 +15,7 @@
 
 #include "hit/http/load_test.hpp"
 #include "hit/http/server.hpp"
+#include "hit/printable.hpp"
 #include "hit/stats/duration.hpp"
 #include "options.hpp"
 #include "report.hpp"
@@ -154,14 +155,12 @@ int run(cli::run_options o) {
     return cli::exit_failure;
   }
   http::load_config cfg;
-  cfg.host = o.target.host;
-  cfg.port = o.target.port;
-  // The body moves into the engine's request bytes, held once; the report needs only the rest.
-  http::request_spec spec = std::move(o.request);
-  o.request = {spec.method, spec.headers, {}, spec.keepalive};
-  cfg.request = http::build_request(o.target, std::move(spec));
-  cfg.head = o.request.method == "HEAD";
+  cfg.target = o.target;
+  // The body moves into the engine, held once; the report needs only the rest.
+  cfg.request = std::move(o.request);
+  o.request = {cfg.request.method, cfg.request.headers, {}, cfg.request.keepalive};
   cfg.keepalive = o.request.keepalive;
+  cfg.tls = o.tls;
   cfg.requests = o.requests;
   cfg.duration = o.duration;
   cfg.connections = o.concurrency;
@@ -178,6 +177,10 @@ int run(cli::run_options o) {
 
   const sigset_t signals = block_stop_signals();
   http::load_test test(std::move(cfg));
+  if (auto tls = test.prepare_tls(); !tls) {
+    std::fprintf(stderr, "hit: %s\n", tls.error().c_str());
+    return cli::exit_usage;
+  }
   if (auto resolved = test.resolve(); !resolved) {
     std::fprintf(stderr, "hit: %s\n", resolved.error().c_str());
     return cli::exit_failure;
@@ -221,6 +224,14 @@ int run(cli::run_options o) {
     return cli::exit_failure;
   }
   if (interrupted) return cli::exit_interrupted;
+  if (s.connections_opened == 0 && s.error_count(stats::error_kind::tls) > 0) {
+    std::fprintf(stderr, "hit: TLS handshake with %s:%s failed: %s%s\n", o.target.host.c_str(),
+                 o.target.port.c_str(), printable(test.tls_failure()).c_str(),
+                 o.tls.verify ? " (use --cacert FILE to trust the server's issuer, or -k to skip "
+                                "verification)"
+                              : "");
+    return cli::exit_failure;
+  }
   if (s.requests > 0 && s.error_count(stats::error_kind::refused) == s.requests) {
     std::fprintf(stderr, "hit: every connection to %s:%s was refused: is the server running?\n",
                  o.target.host.c_str(), o.target.port.c_str());

@@ -28,6 +28,9 @@ Examples:
   hit --stages 30s:100,1m:500,30s:0 http://127.0.0.1:8080/  k6-style stages
   hit -m POST -H 'Content-Type: application/json' -d '{"a":1}' http://127.0.0.1:8080/
   hit -o json -n 1000 http://127.0.0.1:8080/ | jq .latency_s.p99
+  hit -n 10000 https://example.test/              HTTPS, verified against the system store
+  hit -k https://127.0.0.1:8443/                  HTTPS without verification
+  hit --cacert ca.pem --cert me.pem --key me.key https://127.0.0.1:8443/   mutual TLS
   hit serve --listen 127.0.0.1:8080               the embedded test server
 
 Exit codes:
@@ -228,6 +231,9 @@ struct run_args {
   std::vector<std::string> headers;
   bool no_keepalive = false;
   std::string rate, stages, workers = "10", max_workers = "10000", idle_timeout = "5s";
+  bool insecure = false, no_tls_resume = false;
+  std::string cacert, cert, key, tls_min = "1.2", ciphers, tls13_ciphers;
+  std::vector<CLI::Option*> tls_opts;  // those that need an https URL
   // Which were given.
   CLI::Option *requests_opt, *concurrency_opt, *rps_opt, *duration_opt, *body_file_opt;
   CLI::Option *rate_opt, *stages_opt, *workers_opt, *max_workers_opt, *idle_opt;
@@ -239,7 +245,7 @@ struct serve_args {
 
 void declare_run(CLI::App& app, run_args& a) {
   a.threads = std::to_string(std::max(1u, std::thread::hardware_concurrency()));
-  app.add_option("url", a.url, "Target URL (http://host[:port]/path)");
+  app.add_option("url", a.url, "Target URL (http[s]://host[:port]/path)");
   a.requests_opt = app.add_option("-n,--requests", a.requests,
                                   "Requests to send [default: 200, or no limit with -z]")
                        ->type_name("N");
@@ -283,6 +289,21 @@ void declare_run(CLI::App& app, run_args& a) {
   a.idle_opt = app.add_option("--idle-timeout", a.idle_timeout,
                               "Open model: retire connections idle this long")
                    ->capture_default_str();
+
+  app.add_flag("-k,--insecure", a.insecure,
+               "https: do not verify the server's certificate or host name");
+  a.tls_opts = {
+      app.add_option("--cacert", a.cacert,
+                     "https: also trust certificates issued by this CA (PEM file)"),
+      app.add_option("--cert", a.cert, "https: client certificate chain for mutual TLS (PEM)"),
+      app.add_option("--key", a.key, "https: the client certificate's private key (PEM)"),
+      app.add_option("--tls-min", a.tls_min, "https: lowest TLS version, 1.2 or 1.3")
+          ->capture_default_str(),
+      app.add_option("--ciphers", a.ciphers, "https: TLS 1.2 cipher list (OpenSSL syntax)"),
+      app.add_option("--tls13-ciphers", a.tls13_ciphers,
+                     "https: TLS 1.3 cipher suites (OpenSSL syntax)"),
+      app.add_flag("--no-tls-resume", a.no_tls_resume,
+                   "https: never resume TLS sessions: every connect is a full handshake")};
   for (const auto& [name, type] : {std::pair{"url", "URL"},
                                    {"--duration", "DURATION"},
                                    {"--timeout", "DURATION"},
@@ -291,6 +312,12 @@ void declare_run(CLI::App& app, run_args& a) {
                                    {"--header", "HEADER"},
                                    {"--body", "BODY"},
                                    {"--body-file", "FILE"},
+                                   {"--cacert", "FILE"},
+                                   {"--cert", "FILE"},
+                                   {"--key", "FILE"},
+                                   {"--tls-min", "VERSION"},
+                                   {"--ciphers", "LIST"},
+                                   {"--tls13-ciphers", "LIST"},
                                    {"--output", "FORMAT"},
                                    {"--rate", "RATE"},
                                    {"--stages", "STAGES"}})
@@ -380,14 +407,39 @@ void validate_request(const run_args& a, run_options& r) {
   r.request.keepalive = !a.no_keepalive;
 }
 
+void validate_tls(const run_args& a, run_options& r) {
+  if (r.target.scheme != "https") {
+    for (const auto* o : a.tls_opts)
+      if (o->count() > 0) bad(o->get_name() + " is a TLS option: it needs an https:// URL");
+    return;
+  }
+  auto& t = r.tls;
+  t.verify = !a.insecure;
+  t.resume = !a.no_tls_resume;
+  t.ca_file = a.cacert;
+  t.cert_file = a.cert;
+  t.key_file = a.key;
+  if (t.cert_file.empty() != t.key_file.empty())
+    bad("--cert and --key go together: give both, or neither");
+  if (a.tls_min == "1.2") {
+    t.min_version = http::tls_version::v1_2;
+  } else if (a.tls_min == "1.3") {
+    t.min_version = http::tls_version::v1_3;
+  } else {
+    bad("--tls-min wants 1.2 or 1.3, got " + echo(a.tls_min));
+  }
+  t.ciphers = a.ciphers;
+  t.tls13_ciphers = a.tls13_ciphers;
+}
+
 run_options validate_run(const run_args& a) {
   run_options r;
   if (a.url.empty()) bad("missing URL: try 'hit http://127.0.0.1:8080/' (see --help)");
   auto u = http::parse_url(a.url);
   if (!u) bad(u.error());
-  if (u->scheme == "https") bad("https:// is not supported yet: use http:// (TLS is planned)");
   r.url_text = a.url;
   r.target = std::move(*u);
+  validate_tls(a, r);
 
   if (a.duration_opt->count() > 0) {
     r.duration = duration_arg(a.duration, "-z/--duration");

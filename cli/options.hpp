@@ -11,6 +11,7 @@
 
 #include "hit/flow/rate_schedule.hpp"
 #include "hit/http/request.hpp"
+#include "hit/http/tls.hpp"
 #include "hit/http/url.hpp"
 
 namespace hit::cli {
@@ -31,6 +32,7 @@ struct run_options {
   std::string url_text;
   http::url target;
   http::request_spec request;
+  http::tls_options tls;                 // https only
   std::uint64_t requests = 0;            // 0: no count limit (a duration is set)
   std::chrono::nanoseconds duration{0};  // 0: no time limit
   unsigned concurrency = 50;

@@ -1,32 +1,26 @@
-// One connection's life: connect before the first request, then send a request and read its
-// response, one at a time, until the loop has no more work; close at the end. A chain of
-// completion handlers on the owning loop's thread, with one operation in flight (two while a
+// One connection's life: connect and secure before the first request, then send a request and
+// read its response, one at a time, until the loop has no more work; close at the end. A chain
+// of completion handlers on the owning loop's thread, with one operation in flight (two while a
 // request too large for one write is read from as it is written: see on_written).
 //
 // Hot path per request: one send of the prebuilt request bytes; one recv straight into the
-// connection's own buffer (Asio tries it at once, and after an exhausting read waits for epoll
-// instead of failing with EAGAIN); a parse that copies nothing; two clock reads; counter updates
-// in the loop's own summary. No allocation (handler_memory), no lock (UNSAFE concurrency hint),
-// no per-request timer (the loop's sweep).
+// session's buffer (Asio tries it at once, and after an exhausting read waits for epoll instead
+// of failing with EAGAIN; over TLS, one SSL_write and one SSL_read); a parse that copies
+// nothing; three clock reads; counter updates in the loop's own summary. No allocation
+// (handler_memory), no lock (UNSAFE concurrency hint), no per-request timer (the loop's sweep).
 
-#include <array>
 #include <boost/asio/bind_allocator.hpp>
-#include <cstring>
 
 #include "detail/classify.hpp"
 #include "detail/event_loop.hpp"
 
 namespace hit::http::detail {
-namespace {
-constexpr std::size_t buffer_size = 8192;  // also the largest response header accepted (wrk: 8 KiB)
-}  // namespace
 
 connection::connection(event_loop& l)
     : loop_(l),
-      socket_(l.io.get_executor()),
-      timer_(l.io.get_executor()),
-      parser_(buffer_size),
-      buffer_(buffer_size) {}
+      transport_(l.io.get_executor(), l.tls, l.cfg.target.host, l.sessions),
+      session_(l.request, l.head),
+      timer_(l.io.get_executor()) {}
 
 template <class F>
 auto connection::bind(F&& f) {
@@ -39,15 +33,14 @@ void connection::close_socket() {
     --loop_.connected;
   }
   connected_ = false;
-  boost::system::error_code ignored;
-  socket_.close(ignored);
-  buffered_ = 0;
+  transport_.close();
+  session_.reset();
 }
 
 void connection::expire(clock::time_point now) {
   if (deadline_ <= now && !timed_out_) {
     timed_out_ = true;
-    close_socket();  // the pending connect/read/write completes with an error
+    close_socket();  // the pending connect/handshake/read/write completes with an error
   }
 }
 
@@ -57,135 +50,161 @@ void connection::open() {
 }
 
 void connection::run(clock::time_point due) {
-  due_ = due;
   has_request_ = true;
-  retried_ = false;
-  start_request();
+  start_request({.due = due});
 }
 
+// The request is over: ask the loop for the next one (the closed model's `take_request`, or
+// the open model's pool).
 void connection::next() {
   has_request_ = false;
-  if (loop_.cfg.model == load_model::open) return loop_.connection_free(*this);
-  const auto due = loop_.take_request();
+  loop_.worker_free(*this);
+}
+
+void connection::take(std::optional<clock::time_point> due) {
   if (!due) return finish();
-  due_ = *due;
   has_request_ = true;
-  retried_ = false;
-  if (loop_.pacer && due_ > clock::now()) {
+  if (loop_.pacer && *due > clock::now()) {
     waited_ = true;
-    timer_.expires_at(due_);
-    timer_.async_wait(bind([this](const boost::system::error_code&) {
+    timer_.expires_at(*due);
+    timer_.async_wait(bind([this, d = *due](const boost::system::error_code&) {
       if (loop_.stopping) return finish();  // taken but never sent: not a request
-      start_request();
+      start_request({.due = d});
     }));
     return;
   }
-  start_request();
+  start_request({.due = *due});
 }
 
-void connection::start_request() {
-  if (socket_.is_open() && waited_ && !quiet_while_idle()) {
+void connection::retry_after(std::chrono::milliseconds wait) {
+  if (wait.count() == 0) return next();
+  timer_.expires_after(wait);
+  timer_.async_wait(bind([this](const boost::system::error_code&) { next(); }));
+}
+
+void connection::start_request(const in_flight& rec) {
+  session_.assign(rec);
+  if (transport_.is_open() && waited_ && !quiet_while_idle()) {
     // The server spoke while nobody asked: an unsolicited response, or the rest of one. The
     // connection's byte stream no longer pairs responses with requests; start afresh.
     ++loop_.summary.unsolicited;
     close_socket();
   }
   waited_ = false;
-  if (socket_.is_open()) return send();
+  if (connected_) return send();
   begin_connect();
 }
 
 // One FIONREAD ioctl, paid only by a connection that sat idle (a pacing wait, the open model's
 // idle list), where bytes from the server may have arrived unasked; never on the unpaced path.
+// (Over TLS a ticket or alert may arrive then too: the connection is replaced, as with TCP.)
 bool connection::quiet_while_idle() {
   boost::system::error_code ec;
-  return socket_.available(ec) == 0 && !ec;
+  return transport_.socket().available(ec) == 0 && !ec;
 }
 
 // The `before` of the connection's lifecycle. Tries the endpoint that last worked first.
 void connection::begin_connect() {
   timed_out_ = false;
-  deadline_ = clock::now() + loop_.cfg.timeout;
+  connect_start_ = clock::now();
+  deadline_ = connect_start_ + loop_.cfg.timeout;
   attempt_ = 0;
   connect_next();
 }
 
 void connection::connect_next() {
   const auto& eps = loop_.endpoints;
-  socket_.async_connect(eps[(loop_.preferred_endpoint + attempt_) % eps.size()],
-                        bind([this](const boost::system::error_code& ec) { on_connect(ec); }));
+  transport_.socket().async_connect(
+      eps[(loop_.preferred_endpoint + attempt_) % eps.size()],
+      bind([this](const boost::system::error_code& ec) { on_connect(ec); }));
 }
 
 void connection::on_connect(const boost::system::error_code& ec) {
   if (!ec && !timed_out_) {
+    const auto now = clock::now();
+    loop_.summary.connect_time.record(now - connect_start_);
+    connect_start_ = now;
     loop_.preferred_endpoint = (loop_.preferred_endpoint + attempt_) % loop_.endpoints.size();
     boost::system::error_code ignored;
-    socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
-    deadline_ = clock::time_point::max();
-    backoff_ = std::chrono::milliseconds(0);
-    ++loop_.summary.connections_opened;
-    connected_ = true;
-    served_ = 0;
-    loop_.summary.peak_connections =
-        std::max<std::uint64_t>(loop_.summary.peak_connections, ++loop_.connected);
-    if (!has_request_) return loop_.connection_ready(*this);
-    return send();
+    transport_.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
+    transport_.async_handshake(
+        bind([this](const boost::system::error_code& e) { on_handshake(e); }));
+    return;
   }
-  close_socket();
+  transport_.close();
   if (!timed_out_ && ++attempt_ < loop_.endpoints.size()) return connect_next();
+  connect_failed(timed_out_ ? stats::error_kind::connect_timeout : classify(ec, true));
+}
+
+void connection::on_handshake(const boost::system::error_code& ec) {
+  if (timed_out_) return connect_failed(stats::error_kind::connect_timeout);
+  if (ec) {
+    loop_.tls_failed(transport_.failure_reason());
+    transport_.close();
+    return connect_failed(stats::error_kind::tls);
+  }
+  if (transport_.secure()) {
+    loop_.summary.tls_handshake.record(clock::now() - connect_start_);
+    ++(transport_.resumed() ? loop_.summary.tls_resumed : loop_.summary.tls_full);
+  }
+  ready();
+}
+
+void connection::ready() {
   deadline_ = clock::time_point::max();
-  const auto kind = timed_out_ ? stats::error_kind::connect_timeout : classify(ec, true);
-  if (has_request_) {
+  backoff_ = std::chrono::milliseconds(0);
+  ++loop_.summary.connections_opened;
+  connected_ = true;
+  served_ = 0;
+  loop_.summary.peak_connections =
+      std::max<std::uint64_t>(loop_.summary.peak_connections, ++loop_.connected);
+  if (!has_request_) return loop_.worker_ready(*this);
+  send();
+}
+
+void connection::connect_failed(stats::error_kind kind) {
+  deadline_ = clock::time_point::max();
+  const bool had_request = has_request_;
+  has_request_ = false;
+  if (had_request) {
     loop_.summary.record_error(kind);
     loop_.publish();
-  }
-  if (loop_.cfg.model == load_model::open) {
-    const bool had_request = has_request_;
-    has_request_ = false;
-    return loop_.connection_failed(*this, kind, had_request);
   }
   // A run bounded by -n spends one request per failed connect, so it cannot spin for long: try
   // again at once. A run bounded only by time backs off (1 ms doubling to 100 ms) so that a
   // refusing server is not hammered in a tight loop for the whole duration.
-  if (loop_.cfg.requests > 0) return next();
-  backoff_ = std::min(std::chrono::milliseconds(100),
-                      std::max(std::chrono::milliseconds(1), backoff_ * 2));
-  timer_.expires_after(backoff_);
-  timer_.async_wait(bind([this](const boost::system::error_code&) { next(); }));
+  if (loop_.cfg.requests == 0)
+    backoff_ = std::min(std::chrono::milliseconds(100),
+                        std::max(std::chrono::milliseconds(1), backoff_ * 2));
+  loop_.worker_failed(*this, kind, had_request,
+                      loop_.cfg.requests > 0 ? std::chrono::milliseconds(0) : backoff_);
 }
 
 void connection::send() {
-  sent_ = clock::now();
+  auto& rec = session_.current();
+  rec.sent = clock::now();
   if (loop_.pacer) {
-    loop_.summary.send_lag.record(sent_ - due_);
-    loop_.summary.last_send = sent_ - loop_.start;
+    loop_.summary.send_lag.record(rec.sent - rec.due);
+    loop_.summary.last_send = rec.sent - loop_.start;
   } else {
-    due_ = sent_;
+    rec.due = rec.sent;
   }
   timed_out_ = false;
-  deadline_ = sent_ + loop_.cfg.timeout;
-  written_ = 0;
-  bytes_in_ = 0;
+  deadline_ = rec.sent + loop_.cfg.timeout;
   write_error_ = {};
-  parser_.reset(loop_.cfg.head);
+  session_.begin();
   write_some();
 }
 
 void connection::write_some() {
-  const auto& r = loop_.cfg.request;
   auto done =
       bind([this](const boost::system::error_code& ec, std::size_t n) { on_written(ec, n); });
   writing_ = true;
-  if (r.body.empty()) {  // the usual case: one buffer, one send
-    socket_.async_write_some(asio::buffer(r.head.data() + written_, r.head.size() - written_),
-                             std::move(done));
-  } else if (written_ < r.head.size()) {
-    const std::array<asio::const_buffer, 2> both = {
-        asio::buffer(r.head.data() + written_, r.head.size() - written_), asio::buffer(r.body)};
-    socket_.async_write_some(both, std::move(done));
+  const auto bufs = session_.write_buffers();
+  if (bufs[1].size() == 0) {  // the usual case: one buffer, one send
+    transport_.async_write_some(bufs[0], std::move(done));
   } else {
-    const std::size_t at = written_ - r.head.size();
-    socket_.async_write_some(asio::buffer(r.body.data() + at, r.body.size() - at), std::move(done));
+    transport_.async_write_some(bufs, std::move(done));
   }
 }
 
@@ -195,11 +214,12 @@ void connection::write_some() {
 bool connection::stale(const boost::system::error_code& ec) const {
   const bool stale_kind = ec == asio::error::eof || ec == asio::error::connection_reset ||
                           ec == asio::error::broken_pipe;
-  return stale_kind && !timed_out_ && !retried_ && served_ > 0 && bytes_in_ == 0;
+  const auto& rec = session_.current();
+  return stale_kind && !timed_out_ && !rec.retried && served_ > 0 && rec.bytes_in == 0;
 }
 
 void connection::resend() {
-  retried_ = true;
+  session_.current().retried = true;
   ++loop_.summary.retries;
   close_socket();
   begin_connect();
@@ -223,8 +243,8 @@ void connection::on_written(const boost::system::error_code& ec, std::size_t n) 
     if (stale(ec)) return resend();
     return fail(classify(ec, false));
   }
-  written_ += n;
-  if (written_ < loop_.cfg.request.size()) {
+  session_.wrote(n);
+  if (!session_.all_written()) {
     if (!reading_) read_some();
     return write_some();
   }
@@ -232,24 +252,16 @@ void connection::on_written(const boost::system::error_code& ec, std::size_t n) 
 }
 
 void connection::parse_or_read() {
-  if (buffered_ > 0) {
-    std::size_t used = 0;
-    const auto st = parser_.feed({buffer_.data(), buffered_}, used);
-    if (used > 0) {
-      buffered_ -= used;
-      if (buffered_ > 0) std::memmove(buffer_.data(), buffer_.data() + used, buffered_);
-    }
-    if (st == parse_status::done) return complete();
-    if (st == parse_status::error) return fail(stats::error_kind::malformed);
-    if (buffered_ == buffer_.size()) return fail(stats::error_kind::malformed);  // header > buffer
-  }
+  const auto st = session_.parse();
+  if (st == parse_status::done) return complete();
+  if (st == parse_status::error) return fail(stats::error_kind::malformed);
   read_some();
 }
 
 void connection::read_some() {
   reading_ = true;
-  socket_.async_read_some(
-      asio::buffer(buffer_.data() + buffered_, buffer_.size() - buffered_),
+  transport_.async_read_some(
+      session_.read_buffer(),
       bind([this](const boost::system::error_code& ec, std::size_t n) { on_read(ec, n); }));
 }
 
@@ -267,31 +279,35 @@ void connection::on_read(const boost::system::error_code& ec, std::size_t n) {
     return settle();
   }
   if (ec == asio::error::eof) {
-    if (parser_.feed_eof() == parse_status::done) return complete();
-    if (parser_.got_header()) return fail(stats::error_kind::malformed);
+    const auto st = session_.eof();
+    if (st == parse_status::done) return complete();
+    if (st == parse_status::error) return fail(stats::error_kind::malformed);
     // No answer at all: if the write had already failed, its error says what happened.
     return fail(write_error_ ? classify(write_error_, false) : stats::error_kind::closed);
   }
   if (ec) return fail(classify(ec, false));
-  buffered_ += n;
-  bytes_in_ += n;
-  parse_or_read();
+  const auto st = session_.received(n, clock::now());
+  if (st == parse_status::done) return complete();
+  if (st == parse_status::error) return fail(stats::error_kind::malformed);
+  read_some();
 }
 
 void connection::complete() {
   const auto done = clock::now();
+  const auto& rec = session_.current();
   deadline_ = clock::time_point::max();
-  loop_.summary.record_response(parser_.status(), bytes_in_, done - due_, done - sent_);
+  loop_.summary.record_response(session_.status(), rec.bytes_in, done - rec.due, done - rec.sent);
+  loop_.summary.ttfb.record(rec.first_byte - rec.sent);
   ++served_;
   loop_.publish();
   // Bytes beyond the response were sent before any request asked for them: the next response
   // on this connection could not be told from them, so the connection ends here.
-  const bool unsolicited = buffered_ > 0;
+  const bool unsolicited = session_.leftover();
   if (unsolicited) ++loop_.summary.unsolicited;
   // After 101 Switching Protocols the connection no longer speaks HTTP/1.1; a request still
   // being written cannot be finished either.
-  if (!loop_.cfg.keepalive || !parser_.keep_alive() || unsolicited || parser_.status() == 101 ||
-      written_ < loop_.cfg.request.size())
+  if (!loop_.cfg.keepalive || !session_.keep_alive() || unsolicited || session_.status() == 101 ||
+      !session_.all_written())
     close_socket();
   settle();
 }
@@ -318,7 +334,7 @@ void connection::settle() {
 // The `after` of the lifecycle.
 void connection::finish() {
   close_socket();
-  loop_.connection_done();
+  loop_.worker_done();
 }
 
 }  // namespace hit::http::detail

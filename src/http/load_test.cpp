@@ -14,7 +14,8 @@ namespace hit::http {
 
 struct load_test::impl {
   load_config cfg;
-  std::vector<boost::asio::ip::tcp::endpoint> endpoints;
+  detail::run_plan plan;
+  std::chrono::nanoseconds dns{0};
   std::vector<std::unique_ptr<detail::event_loop>> loops;
   std::vector<std::thread> threads;
   detail::clock::time_point start;
@@ -26,7 +27,21 @@ struct load_test::impl {
 };
 
 load_test::load_test(load_config cfg) : impl_(std::make_unique<impl>()) {
-  impl_->cfg = std::move(cfg);
+  auto& s = *impl_;
+  s.cfg = std::move(cfg);
+  s.cfg.request.keepalive = s.cfg.keepalive;
+  s.plan.head = s.cfg.request.method == "HEAD";
+  // The body moves into the request's bytes, held once however large.
+  s.plan.request = build_request(s.cfg.target, std::move(s.cfg.request));
+  s.cfg.request.body.clear();
+}
+
+result<void> load_test::prepare_tls() {
+  if (impl_->cfg.target.scheme != "https") return {};
+  auto t = detail::tls_context::create(impl_->cfg.tls);
+  if (!t) return failure{t.error()};
+  impl_->plan.tls = std::move(*t);
+  return {};
 }
 
 load_test::~load_test() {
@@ -40,18 +55,25 @@ result<void> load_test::resolve() {
   boost::asio::io_context io;
   boost::asio::ip::tcp::resolver resolver(io);
   boost::system::error_code ec;
-  auto results = resolver.resolve(impl_->cfg.host, impl_->cfg.port, ec);
-  const std::string host = "cannot resolve '" + printable(impl_->cfg.host) + "': ";
+  const auto& target = impl_->cfg.target;
+  const auto t0 = detail::clock::now();
+  auto results = resolver.resolve(target.host, target.port, ec);
+  impl_->dns = detail::clock::now() - t0;
+  const std::string host = "cannot resolve '" + printable(target.host) + "': ";
   if (ec) return failure{host + ec.message()};
-  impl_->endpoints.clear();
-  for (const auto& r : results) impl_->endpoints.push_back(r.endpoint());
-  if (impl_->endpoints.empty()) return failure{host + "no addresses"};
+  auto& endpoints = impl_->plan.endpoints;
+  endpoints.clear();
+  for (const auto& r : results) endpoints.push_back(r.endpoint());
+  if (endpoints.empty()) return failure{host + "no addresses"};
   return {};
 }
 
 void load_test::start() {
   auto& s = *impl_;
-  if (s.endpoints.empty()) throw std::logic_error("load_test::start before a successful resolve");
+  if (s.plan.endpoints.empty())
+    throw std::logic_error("load_test::start before a successful resolve");
+  if (s.cfg.target.scheme == "https" && !s.plan.tls)
+    throw std::logic_error("load_test::start of an https run before prepare_tls");
   if (s.cfg.model == load_model::open && !s.cfg.rate)
     throw std::logic_error("the open model needs a rate schedule");
   const unsigned conns =
@@ -78,8 +100,7 @@ void load_test::start() {
       budget = upto(before + share(i)) - upto(before);
     }
     before += share(i);
-    s.loops.push_back(
-        std::make_unique<detail::event_loop>(s.cfg, s.endpoints, i, n, s.start, budget));
+    s.loops.push_back(std::make_unique<detail::event_loop>(s.cfg, s.plan, i, n, s.start, budget));
   }
   for (unsigned i = 0; i < n; ++i) {
     const unsigned share_i = share(i);
@@ -124,7 +145,14 @@ stats::summary load_test::join() {
   if (impl_->failure) std::rethrow_exception(impl_->failure);
   stats::summary total;
   for (const auto& l : impl_->loops) total.merge(l->summary);
+  total.dns = impl_->dns;
   return total;
+}
+
+std::string load_test::tls_failure() const {
+  for (const auto& l : impl_->loops)
+    if (!l->first_tls_failure.empty()) return l->first_tls_failure;
+  return {};
 }
 
 }  // namespace hit::http

@@ -31,8 +31,15 @@ TEST(bad_input, malformed_url) {
 TEST(bad_input, unsupported_scheme) {
   expect_usage_error({"ftp://x/"}, "unsupported scheme");
 }
-TEST(bad_input, https_not_yet) {
-  expect_usage_error({"https://x/"}, "not supported yet");
+TEST(bad_input, tls_options_need_an_https_url) {
+  expect_usage_error({"--cacert", "/etc/hostname", url}, "--cacert is a TLS option");
+  expect_usage_error({"--no-tls-resume", url}, "needs an https:// URL");
+}
+TEST(bad_input, tls_cert_and_key_go_together) {
+  expect_usage_error({"--cert", "/etc/hostname", "https://127.0.0.1:1/"}, "--cert and --key");
+}
+TEST(bad_input, tls_min_is_1_2_or_1_3) {
+  expect_usage_error({"--tls-min", "1.1", "https://127.0.0.1:1/"}, "--tls-min wants 1.2 or 1.3");
 }
 TEST(bad_input, zero_requests) {
   expect_usage_error({"-n", "0", url}, "-n/--requests");

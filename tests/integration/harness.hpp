@@ -2,11 +2,14 @@
 // Runs the real `hit` binary as a child process, and `hit serve` on an ephemeral loopback port.
 // Every child has a deadline: a hang kills it and fails the test instead of stalling CI.
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -147,6 +150,31 @@ inline result run_hit_in_shell(const std::string& before, const std::string& aft
   for (const auto& a : args) cmd += " '" + a + "'";
   cmd += " " + after;
   return finish(spawn({"/bin/bash", "-c", cmd}), deadline, [](auto) {});
+}
+
+// A loopback port free a moment ago (for servers that take a port, not 0).
+inline unsigned short free_port() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+// Something accepts TCP connections on 127.0.0.1:port.
+inline bool accepting(unsigned short port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  close(fd);
+  return ok;
 }
 
 // `hit serve` on 127.0.0.1, an ephemeral port; stopped with SIGTERM when destroyed.

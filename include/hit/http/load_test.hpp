@@ -1,6 +1,6 @@
 #pragma once
-// load_test: the HTTP/1.1 engine. T threads, each running its own event loop (an Asio
-// io_context with a single-thread concurrency hint) over its share of the connections; each
+// load_test: the HTTP/1.1 engine, over TCP or TLS. T threads, each running its own event loop (an
+// Asio io_context with a single-thread concurrency hint) over its share of the connections; each
 // loop owns its connections, counters and histograms, and nothing is shared on the hot path.
 // The per-loop summaries are merged after join.
 //
@@ -9,6 +9,7 @@
 // at the end. A connection that breaks is counted by error kind and replaced.
 //
 //   load_test t(cfg);
+//   if (auto r = t.prepare_tls(); !r) { ... }           // https: certificates, ciphers
 //   if (auto r = t.resolve(); !r) { ... r.error() ... }   // once per run
 //   t.start();
 //   while (!t.wait_for(100ms)) show(t.current());   // or request_stop() on Ctrl-C
@@ -23,6 +24,8 @@
 
 #include "hit/flow/rate_schedule.hpp"
 #include "hit/http/request.hpp"
+#include "hit/http/tls.hpp"
+#include "hit/http/url.hpp"
 #include "hit/result.hpp"
 #include "hit/stats/summary.hpp"
 
@@ -36,11 +39,10 @@ namespace hit::http {
 enum class load_model { closed, open };
 
 struct load_config {
-  std::string host;       // name or address literal
-  std::string port;       // service or number
-  request_bytes request;  // the request's bytes (build_request)
-  bool head = false;      // the request is HEAD: responses carry no body
-  bool keepalive = true;
+  url target;                  // where: scheme (http, https), host, port, request target
+  request_spec request;        // what: method, headers, body (the engine builds the bytes)
+  tls_options tls;             // https only
+  bool keepalive = true;       // false: every request on a new connection (Connection: close)
   std::uint64_t requests = 0;  // total to send; 0 = no limit (then `duration` is set)
   // Stop sending after this (0 = no limit). Requests in flight then get at most `timeout`; in
   // the open model, due requests still waiting for a connection are counted in not_sent.
@@ -75,8 +77,13 @@ class load_test {
   load_test(const load_test&) = delete;
   load_test& operator=(const load_test&) = delete;
 
-  // Resolves the host once for the whole run. Blocking. Fails with the resolver's message.
-  // Call before start(), from the owning thread.
+  // https: builds the TLS context (trust store, client certificate and key, protocol bounds,
+  // ciphers). Fails with one line naming the file or setting at fault. Nothing for http. Call
+  // before start(), from the owning thread.
+  result<void> prepare_tls();
+
+  // Resolves the host once for the whole run (the time it took is the summary's `dns`).
+  // Blocking. Fails with the resolver's message. Call before start(), from the owning thread.
   result<void> resolve();
 
   // Starts the event-loop threads and returns. Call once, after a successful resolve().
@@ -97,6 +104,10 @@ class load_test {
 
   // Waits for the loops and returns the merged summary. Call once, from the owning thread.
   stats::summary join();
+
+  // After join: why the first failed TLS handshake failed, in OpenSSL's words ("certificate
+  // verify failed: self-signed certificate"); empty when none failed.
+  [[nodiscard]] std::string tls_failure() const;
 
  private:
   struct impl;

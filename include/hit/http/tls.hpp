@@ -1,0 +1,24 @@
+#pragma once
+// tls: how the engine speaks TLS to an https:// target. Verification is on by default: the
+// server's certificate must chain to the system trust store (or to `ca_file`) and name the
+// URL's host (SNI carries the host name too). Sessions are resumed on reconnect, as browsers
+// do, unless `resume` is off.
+
+#include <string>
+
+namespace hit::http {
+
+enum class tls_version { any, v1_2, v1_3 };
+
+struct tls_options {
+  bool verify = true;     // false: -k/--insecure, no certificate or host-name check
+  std::string ca_file;    // an extra trust anchor (PEM), beside the system store
+  std::string cert_file;  // client certificate chain (PEM), for mutual TLS; with key_file
+  std::string key_file;   // its private key (PEM)
+  tls_version min_version = tls_version::v1_2;
+  std::string ciphers;        // TLS 1.2 cipher list (OpenSSL syntax); empty: OpenSSL's default
+  std::string tls13_ciphers;  // TLS 1.3 cipher suites; empty: OpenSSL's default
+  bool resume = true;         // false: every handshake is a full one (--no-tls-resume)
+};
+
+}  // namespace hit::http

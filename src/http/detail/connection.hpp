@@ -1,0 +1,108 @@
+#pragma once
+// connection: one worker of the engine, with the lifecycle of hit::flow's workers: connect and
+// secure (before), run requests (process), close (after). It owns a transport (TCP or TLS: the
+// bytes) and a session (HTTP/1.1: the requests) and knows only the lifecycle: connect, secure,
+// deadlines and their expiry, reconnect back-off, the stale keep-alive retry, accounting into
+// its loop's summary. It talks to its loop through the loop's worker interface (take_request,
+// worker_free / worker_ready / worker_failed / worker_done). See connection.cpp.
+//
+// A chain of completion handlers on the owning loop's thread, one operation in flight (two
+// while a request too large for one write is read from as it is written); its buffers and its
+// handler memory are allocated once, when the run starts.
+//
+// Thread safety: none; the owning loop's thread only.
+
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+
+#include "detail/handler_memory.hpp"
+#include "detail/http1_session.hpp"
+#include "detail/transport.hpp"
+#include "hit/stats/error_kind.hpp"
+
+namespace hit::http::detail {
+
+using timer_type = asio::basic_waitable_timer<clock, asio::wait_traits<clock>, executor>;
+
+struct event_loop;
+
+class connection {
+ public:
+  explicit connection(event_loop& l);
+  // Closed model: take requests from the loop until there are none.
+  void start() { next(); }
+  // Open model: connect without a request (the loop's worker_ready follows).
+  void open();
+  // Open model: send this request now (connecting first if the socket is closed).
+  void run(clock::time_point due);
+  [[nodiscard]] bool is_open() const { return transport_.is_open(); }
+  // Open model: closes an idle connection (the worker's `after`).
+  void close() { close_socket(); }
+  clock::time_point idle_since{};
+  // Open model: the connection joins the idle list (its next request checks for bytes the
+  // server sent meanwhile).
+  void went_idle(clock::time_point now) {
+    idle_since = now;
+    waited_ = true;
+  }
+  // Called by the loop's sweep: closes the socket if the current connect or request is past its
+  // deadline, which completes the pending operation with an error counted as a timeout.
+  void expire(clock::time_point now);
+  // Ends a pacing or back-off wait early (the loop is stopping).
+  void wake() { timer_.cancel(); }
+  // Closed model, from the loop's worker_free: send the request due then (after a pacing wait
+  // when it is in the future), or end when there is none.
+  void take(std::optional<clock::time_point> due);
+  // Closed model, from the loop's worker_failed: ask for the next request after `wait`.
+  void retry_after(std::chrono::milliseconds wait);
+
+ private:
+  void next();
+  void start_request(const in_flight& rec);
+  void begin_connect();
+  void connect_next();
+  void on_connect(const boost::system::error_code& ec);
+  void on_handshake(const boost::system::error_code& ec);
+  void connect_failed(stats::error_kind kind);
+  void ready();
+  void send();
+  bool quiet_while_idle();
+  void write_some();
+  void on_written(const boost::system::error_code& ec, std::size_t n);
+  void parse_or_read();
+  void read_some();
+  void settle();
+  void on_read(const boost::system::error_code& ec, std::size_t n);
+  void complete();
+  void fail(stats::error_kind kind);
+  [[nodiscard]] bool stale(const boost::system::error_code& ec) const;
+  void resend();
+  void finish();
+  void close_socket();
+  template <class F>
+  auto bind(F&& f);
+
+  event_loop& loop_;
+  transport transport_;
+  http1_session session_;
+  timer_type timer_;         // pacing and reconnect back-off waits
+  std::size_t attempt_ = 0;  // endpoint being tried by the current connect
+  clock::time_point connect_start_{};
+  clock::time_point deadline_ = clock::time_point::max();  // of the current connect or request
+  bool timed_out_ = false;
+  bool has_request_ = false;  // a request is assigned (false while only connecting)
+  bool connected_ = false;    // the transport is ready (counted in connections_closed)
+  bool writing_ = false;      // a write of the current request is pending
+  bool reading_ = false;      // a read for the current request is pending
+  bool over_ = false;         // the request has its result; waiting for the other operation
+  bool resend_ = false;       // with over_: resend the request (stale) instead of the next one
+  boost::system::error_code write_error_;  // a write that failed while a read was pending
+  bool waited_ = false;                    // the connection sat idle since its last request
+  std::uint64_t served_ = 0;               // responses on this socket since it connected
+  std::chrono::milliseconds backoff_{0};
+  handler_memory memory_;
+};
+
+}  // namespace hit::http::detail

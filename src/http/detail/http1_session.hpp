@@ -1,0 +1,97 @@
+#pragma once
+// http1_session: HTTP/1.1 on one connection: the request's bytes out, the response's bytes in,
+// one request in flight at a time (its in_flight record). It knows bytes and requests; the
+// connection under it knows the transport, deadlines, retries and accounting, and drives it:
+//
+//   assign(rec)                     a request is given to the connection: its record
+//   begin()                         it is (re)sent: fresh write and parse state
+//   write_buffers() / wrote(n)      until all_written()
+//   read_buffer() / received(n)     until it says done or error (parse() for bytes already in)
+//   eof()                           the stream ended: a response framed by the close completes
+//
+// The buffer holds received bytes not yet parsed; a response header must fit in it whole.
+//
+// Thread safety: none; the owning loop's thread only.
+
+#include <array>
+#include <boost/asio/buffer.hpp>
+#include <chrono>
+#include <cstdint>
+#include <vector>
+
+#include "hit/http/request.hpp"
+#include "hit/http/response_parser.hpp"
+
+namespace hit::http::detail {
+
+using clock = std::chrono::steady_clock;
+
+// One request on its way: what the connection's accounting needs once it ends.
+struct in_flight {
+  clock::time_point due{};         // intended start (the schedule's time under a rate)
+  clock::time_point sent{};        // first byte written
+  clock::time_point first_byte{};  // first response byte read (clock::time_point{}: none yet)
+  std::uint64_t bytes_in = 0;      // response bytes read
+  bool retried = false;            // already resent once on a fresh connection
+};
+
+class http1_session {
+ public:
+  static constexpr std::size_t buffer_size = 8192;  // the largest response header (wrk: 8 KiB)
+
+  // `request`: the run's bytes, outliving the session. `head`: responses carry no body.
+  http1_session(const request_bytes& request, bool head);
+
+  // A request for this connection.
+  void assign(const in_flight& rec) noexcept { current_ = rec; }
+  // It is sent (or resent): writing starts over, and so does the response. The buffer is
+  // empty (a connection with leftover bytes was closed).
+  void begin() {
+    current_.first_byte = {};
+    current_.bytes_in = 0;
+    written_ = 0;
+    parser_.reset(head_);
+  }
+  [[nodiscard]] in_flight& current() noexcept { return current_; }
+  [[nodiscard]] const in_flight& current() const noexcept { return current_; }
+
+  // Writing: what is left of the request, as one or two buffers (head, body).
+  [[nodiscard]] std::array<boost::asio::const_buffer, 2> write_buffers() const noexcept;
+  void wrote(std::size_t n) noexcept { written_ += n; }
+  [[nodiscard]] bool all_written() const noexcept { return written_ == request_.size(); }
+
+  // Reading: where the next bytes go, and what they completed. `now`: for the first byte.
+  [[nodiscard]] boost::asio::mutable_buffer read_buffer() noexcept {
+    return {buffer_.data() + buffered_, buffer_.size() - buffered_};
+  }
+  parse_status received(std::size_t n, clock::time_point now) {
+    if (current_.bytes_in == 0) current_.first_byte = now;
+    current_.bytes_in += n;
+    buffered_ += n;
+    return parse();
+  }
+  // Parses the bytes held; need_more with room to read more, error for a header too large.
+  parse_status parse();
+  // The stream ended: done for a response framed by the close, error for a partial one,
+  // need_more when no response byte came at all.
+  parse_status eof();
+
+  // After done: the response.
+  [[nodiscard]] unsigned status() const noexcept { return parser_.status(); }
+  [[nodiscard]] bool keep_alive() const noexcept { return parser_.keep_alive(); }
+  // Bytes beyond the response, which no request asked for.
+  [[nodiscard]] bool leftover() const noexcept { return buffered_ > 0; }
+  // The connection closed: drop what it held.
+  void reset() noexcept { buffered_ = 0; }
+
+ private:
+  const request_bytes& request_;
+  bool head_;
+  response_parser parser_;
+  std::vector<char> buffer_;  // received bytes; [0, buffered_) are not parsed yet
+  std::size_t buffered_ = 0;
+  std::size_t written_ = 0;
+  in_flight current_;
+};
+
+}  // namespace hit::http::detail

@@ -1,0 +1,170 @@
+#pragma once
+// transport: the byte stream under one connection: plain TCP, or TLS over it. Chosen once per
+// run (the URL's scheme) and owned by the connection, which never asks which one it has: it
+// connects the socket, calls async_handshake (at once for TCP), then reads and writes.
+//
+// TLS is OpenSSL driven directly on the socket's descriptor (wrk's ssl.c does the same): a
+// read is one SSL_read, which recvs whole records into OpenSSL's buffer (read-ahead) and
+// decrypts into the caller's; only when OpenSSL needs bytes that have not arrived does the
+// transport wait for readiness (async_wait) and try again. Asio's ssl::stream was measured
+// against it (docs/performance.md). Completions are posted, never invoked from inside the call
+// that started the operation, as Asio's own operations do.
+//
+// Operations take completion handlers with an associated allocator (the connection's
+// handler_memory); the transport's own intermediate operations use the same allocator.
+//
+// Thread safety: none; the owning loop's thread only.
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <boost/asio/associated_allocator.hpp>
+#include <boost/asio/bind_allocator.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <cerrno>
+#include <climits>
+#include <string>
+#include <utility>
+
+#include "detail/tls_context.hpp"
+
+namespace hit::http::detail {
+
+namespace asio = boost::asio;
+// Concrete executor types: no type-erased any_io_executor dispatch on the hot path.
+using executor = asio::io_context::executor_type;
+using socket_type = asio::basic_stream_socket<asio::ip::tcp, executor>;
+
+class transport {
+ public:
+  // `tls`: the run's TLS context, or nullptr for plain TCP. `host`: for SNI and verification.
+  // `sessions`: the loop's session cache.
+  transport(executor ex, const tls_context* tls, const std::string& host, session_cache& sessions)
+      : socket_(ex), tls_(tls), host_(host), sessions_(sessions) {}
+  ~transport() { free_ssl(); }
+  transport(const transport&) = delete;
+  transport& operator=(const transport&) = delete;
+
+  // The TCP socket, for connect, options and FIONREAD.
+  socket_type& socket() noexcept { return socket_; }
+  [[nodiscard]] bool is_open() const noexcept { return socket_.is_open(); }
+  [[nodiscard]] bool secure() const noexcept { return tls_ != nullptr; }
+  // Closes the socket (no close_notify: a load generator's connections end abruptly or by the
+  // server) and drops the TLS state; pending operations complete with operation_aborted.
+  void close() noexcept {
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+    free_ssl();
+  }
+
+  // Secures a connected socket. TCP: completes at once. TLS: the client handshake. Handler:
+  // void(error_code); a TLS failure has the ssl category, or eof for a close mid-handshake.
+  template <class Handler>
+  void async_handshake(Handler&& h) {
+    if (!tls_) return post(std::forward<Handler>(h), boost::system::error_code{});
+    free_ssl();
+    ssl_ = tls_->new_ssl(host_, sessions_);
+    if (ssl_ == nullptr || SSL_set_fd(ssl_, socket_.native_handle()) != 1)
+      return post(std::forward<Handler>(h), make_error(SSL_ERROR_SSL));
+    boost::system::error_code ignored;
+    socket_.non_blocking(true, ignored);
+    run([this] { return SSL_connect(ssl_); },
+        [h = std::forward<Handler>(h)](const boost::system::error_code& ec, std::size_t) mutable {
+          h(ec);
+        },
+        asio::get_associated_allocator(h));
+  }
+  // The last handshake resumed a session (TLS only).
+  [[nodiscard]] bool resumed() const noexcept { return ssl_ && SSL_session_reused(ssl_) == 1; }
+  // Why the last handshake failed, in OpenSSL's words (TLS only).
+  [[nodiscard]] std::string failure_reason() const { return tls_failure_reason(ssl_, last_error_); }
+
+  // Reads some bytes. Handler: void(error_code, std::size_t); eof at the end of the stream.
+  template <class Handler>
+  void async_read_some(asio::mutable_buffer b, Handler&& h) {
+    if (!tls_) return socket_.async_read_some(b, std::forward<Handler>(h));
+    auto alloc = asio::get_associated_allocator(h);
+    run([this, b] { return SSL_read(ssl_, b.data(), clamp(b.size())); }, std::forward<Handler>(h),
+        alloc);
+  }
+
+  // Writes some bytes of a sequence of one or two buffers (TLS: of its first non-empty one).
+  template <class Buffers, class Handler>
+  void async_write_some(const Buffers& bufs, Handler&& h) {
+    if (!tls_) return socket_.async_write_some(bufs, std::forward<Handler>(h));
+    asio::const_buffer b;
+    for (auto it = asio::buffer_sequence_begin(bufs); it != asio::buffer_sequence_end(bufs); ++it)
+      if (it->size() > 0) {
+        b = *it;
+        break;
+      }
+    auto alloc = asio::get_associated_allocator(h);
+    run([this, b] { return SSL_write(ssl_, b.data(), clamp(b.size())); }, std::forward<Handler>(h),
+        alloc);
+  }
+
+ private:
+  static int clamp(std::size_t n) noexcept { return n > INT_MAX ? INT_MAX : static_cast<int>(n); }
+
+  template <class Handler, class... Args>
+  void post(Handler&& h, Args... args) {
+    auto alloc = asio::get_associated_allocator(h);
+    asio::post(socket_.get_executor(),
+               asio::bind_allocator(
+                   alloc, [h = std::forward<Handler>(h), args...]() mutable { h(args...); }));
+  }
+
+  // One OpenSSL call, retried each time the socket becomes ready for what OpenSSL wants.
+  template <class Op, class Handler, class Alloc>
+  void run(Op op, Handler&& h, const Alloc& alloc) {
+    if (ssl_ == nullptr) {  // closed meanwhile
+      return post(std::forward<Handler>(h),
+                  boost::system::error_code(asio::error::operation_aborted), std::size_t{0});
+    }
+    ERR_clear_error();
+    const int r = op();
+    if (r > 0) return post(std::forward<Handler>(h), boost::system::error_code{}, std::size_t(r));
+    const int err = SSL_get_error(ssl_, r);
+    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+      socket_.async_wait(
+          err == SSL_ERROR_WANT_READ ? socket_type::wait_read : socket_type::wait_write,
+          asio::bind_allocator(alloc, [this, op, alloc, h = std::forward<Handler>(h)](
+                                          const boost::system::error_code& ec) mutable {
+            if (ec) return h(ec, std::size_t{0});
+            run(op, std::move(h), alloc);
+          }));
+      return;
+    }
+    post(std::forward<Handler>(h), make_error(err), std::size_t{0});
+  }
+
+  boost::system::error_code make_error(int err) {
+    if (err == SSL_ERROR_ZERO_RETURN) return asio::error::eof;
+    if (err == SSL_ERROR_SYSCALL) {
+      last_error_ = 0;
+      const int e = errno;
+      if (e == 0) return asio::error::eof;
+      return {e, boost::system::system_category()};
+    }
+    last_error_ = ERR_peek_last_error();
+    return {static_cast<int>(last_error_ ? last_error_ : 1), asio::error::get_ssl_category()};
+  }
+
+  void free_ssl() noexcept {
+    if (ssl_) SSL_free(ssl_);
+    ssl_ = nullptr;
+  }
+
+  socket_type socket_;
+  const tls_context* tls_;
+  const std::string& host_;
+  session_cache& sessions_;
+  SSL* ssl_ = nullptr;
+  unsigned long last_error_ = 0;
+};
+
+}  // namespace hit::http::detail

@@ -1,0 +1,133 @@
+#include "detail/tls_context.hpp"
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <boost/asio/ip/address.hpp>
+
+#include "hit/printable.hpp"
+
+namespace hit::http::detail {
+namespace {
+
+std::string last_error() {
+  const unsigned long e = ERR_peek_last_error();
+  ERR_clear_error();
+  if (e == 0) return "unknown error";
+  const char* reason = ERR_reason_error_string(e);
+  return reason ? reason : "error " + std::to_string(e);
+}
+
+// The new-session callback: a server's session (ticket) replaces the loop's cached one.
+int on_new_session(SSL* ssl, SSL_SESSION* s) {
+  auto* cache = static_cast<session_cache*>(SSL_get_app_data(ssl));
+  if (cache == nullptr || !SSL_SESSION_is_resumable(s)) return 0;  // 0: OpenSSL keeps ownership
+  cache->store(s);
+  return 1;
+}
+
+}  // namespace
+
+session_cache::~session_cache() {
+  if (session_) SSL_SESSION_free(session_);
+}
+
+void session_cache::store(SSL_SESSION* s) noexcept {
+  if (session_) SSL_SESSION_free(session_);
+  session_ = s;
+}
+
+tls_context::~tls_context() {
+  SSL_CTX_free(ctx_);
+}
+
+result<std::unique_ptr<tls_context>> tls_context::create(const tls_options& o) {
+  std::unique_ptr<tls_context> t(new tls_context);
+  t->ctx_ = SSL_CTX_new(TLS_client_method());
+  if (t->ctx_ == nullptr) return failure{"cannot create a TLS context: " + last_error()};
+  SSL_CTX* ctx = t->ctx_;
+  SSL_CTX_set_min_proto_version(ctx, o.min_version == tls_version::v1_3   ? TLS1_3_VERSION
+                                     : o.min_version == tls_version::v1_2 ? TLS1_2_VERSION
+                                                                          : 0);
+  // Partial writes: a write completes with what was sent, as a socket's does. Read-ahead: one
+  // recv fills OpenSSL's buffer with whole records instead of a header read, then a body read.
+  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  SSL_CTX_set_read_ahead(ctx, 1);
+  // A peer that closes without close_notify reads as end of stream (most servers do this on an
+  // idle keep-alive connection); for a response framed by the close, that is its end.
+  SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+  static constexpr unsigned char alpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+  SSL_CTX_set_alpn_protos(ctx, alpn, sizeof alpn);
+  if (o.verify) {
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+    if (SSL_CTX_set_default_verify_paths(ctx) != 1)
+      return failure{"cannot load the system trust store: " + last_error()};
+    if (!o.ca_file.empty() && SSL_CTX_load_verify_locations(ctx, o.ca_file.c_str(), nullptr) != 1)
+      return failure{"--cacert '" + printable(o.ca_file) +
+                     "': cannot load a PEM certificate: " + last_error()};
+  } else {
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+  }
+  if (!o.cert_file.empty()) {
+    if (SSL_CTX_use_certificate_chain_file(ctx, o.cert_file.c_str()) != 1)
+      return failure{"--cert '" + printable(o.cert_file) +
+                     "': cannot load a PEM certificate: " + last_error()};
+    const bool key_loaded =
+        SSL_CTX_use_PrivateKey_file(ctx, o.key_file.c_str(), SSL_FILETYPE_PEM) == 1;
+    const bool mismatch = ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH;
+    if (!key_loaded && !mismatch)
+      return failure{"--key '" + printable(o.key_file) +
+                     "': cannot load a PEM private key: " + last_error()};
+    if (mismatch || SSL_CTX_check_private_key(ctx) != 1)
+      return failure{"--key '" + printable(o.key_file) + "' does not match the certificate in '" +
+                     printable(o.cert_file) + "'"};
+  }
+  if (!o.ciphers.empty() && SSL_CTX_set_cipher_list(ctx, o.ciphers.c_str()) != 1)
+    return failure{"--ciphers '" + printable(o.ciphers) + "': no cipher OpenSSL knows"};
+  if (!o.tls13_ciphers.empty() && SSL_CTX_set_ciphersuites(ctx, o.tls13_ciphers.c_str()) != 1)
+    return failure{"--tls13-ciphers '" + printable(o.tls13_ciphers) +
+                   "': no TLS 1.3 cipher suite OpenSSL knows"};
+  t->resume_ = o.resume;
+  if (o.resume) {
+    // Sessions are kept by the loops (session_cache), not in OpenSSL's locked internal store.
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(ctx, on_new_session);
+  } else {
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+  }
+  return t;
+}
+
+SSL* tls_context::new_ssl(const std::string& host, session_cache& cache) const {
+  SSL* ssl = SSL_new(ctx_);
+  if (ssl == nullptr) return nullptr;
+  boost::system::error_code ec;
+  boost::asio::ip::make_address(host, ec);
+  if (ec) {
+    SSL_set_tlsext_host_name(ssl, host.c_str());  // SNI names hosts, never addresses
+    SSL_set1_host(ssl, host.c_str());
+  } else {
+    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host.c_str());
+  }
+  if (resume_) {
+    SSL_set_app_data(ssl, &cache);
+    if (cache.get() != nullptr) SSL_set_session(ssl, cache.get());
+  }
+  return ssl;
+}
+
+std::string tls_failure_reason(SSL* ssl, unsigned long err) {
+  if (ssl != nullptr) {
+    const long v = SSL_get_verify_result(ssl);
+    if (v != X509_V_OK)
+      return std::string("certificate verify failed: ") + X509_verify_cert_error_string(v);
+  }
+  if (err == 0) return "the server closed the connection during the handshake";
+  const char* reason = ERR_reason_error_string(err);
+  return reason ? reason : "error " + std::to_string(err);
+}
+
+}  // namespace hit::http::detail

@@ -1,0 +1,228 @@
+// hit over TLS against a stock nginx (ssl, one worker) on loopback, with certificates this test
+// makes with the `openssl` command: verification, trust anchors, host names, mutual TLS,
+// session resumption, and the ways a handshake fails. No key material is committed.
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "harness.hpp"
+#include "run_json.hpp"
+
+namespace fs = std::filesystem;
+using hit::test::run_hit;
+using hit::test::run_json;
+
+namespace {
+
+const char* nginx = "/usr/sbin/nginx";
+
+// Runs a shell command under a time bound; true when it exited 0.
+bool sh(const std::string& cmd) {
+  return std::system(("timeout -k 2 30 bash -c '" + cmd + "' >/dev/null 2>&1").c_str()) == 0;
+}
+
+// A CA; a server certificate for DNS:localhost only (so https://127.0.0.1 fails the host
+// check) signed by it; a client certificate signed by it; and a key that matches nothing.
+bool make_pki(const fs::path& d) {
+  const std::string p = d.string() + "/";
+  const std::string ec = "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes ";
+  return sh("cd " + p + " && openssl req -x509 " + ec +
+            "-keyout ca.key -out ca.pem -days 2 -subj /CN=hit-test-ca") &&
+         sh("cd " + p + " && openssl req " + ec +
+            "-keyout server.key -out server.csr -subj /CN=localhost && "
+            "printf \"subjectAltName=DNS:localhost\\n\" > san.ext && "
+            "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
+            "-out server.pem -days 2 -extfile san.ext") &&
+         sh("cd " + p + " && openssl req " + ec +
+            "-keyout client.key -out client.csr -subj /CN=hit-test-client && "
+            "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
+            "-out client.pem -days 2") &&
+         sh("cd " + p +
+            " && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 "
+            "-out other.key");
+}
+
+// nginx serving https on one port, and https with required client certificates on another.
+class tls_nginx : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (!fs::exists(nginx)) return;
+    dir_ = fs::temp_directory_path() / ("hit-tls-" + std::to_string(getpid()));
+    fs::create_directories(dir_ / "logs");
+    if (!make_pki(dir_)) return;
+    port_ = hit::test::free_port();
+    mtls_port_ = hit::test::free_port();
+    const std::string d = dir_.string() + "/";
+    std::ofstream(dir_ / "nginx.conf")
+        << "worker_processes 1;\ndaemon off;\nmaster_process off;\n"
+        << "error_log " << d << "logs/error.log;\npid " << d << "nginx.pid;\n"
+        << "events { worker_connections 1024; }\n"
+        << "http { access_log off; keepalive_requests 100000; client_body_temp_path " << d << ";\n"
+        << "  ssl_certificate " << d << "server.pem; ssl_certificate_key " << d << "server.key;\n"
+        << "  ssl_protocols TLSv1.2 TLSv1.3;\n"
+        << "  server { listen 127.0.0.1:" << port_ << " ssl;\n"
+        << "    location / { return 200 \"hello over tls\\n\"; } }\n"
+        << "  server { listen 127.0.0.1:" << mtls_port_ << " ssl;\n"
+        << "    ssl_verify_client on; ssl_client_certificate " << d << "ca.pem;\n"
+        << "    location / { return 200 \"hello, client\\n\"; } } }\n";
+    srv_ = hit::test::spawn({nginx, "-p", d, "-c", d + "nginx.conf", "-e", "stderr"});
+    for (int i = 0; i < 100 && !(hit::test::accepting(port_) && hit::test::accepting(mtls_port_));
+         ++i)
+      usleep(50'000);
+    up_ = hit::test::accepting(port_) && hit::test::accepting(mtls_port_);
+  }
+  static void TearDownTestSuite() {
+    if (srv_.pid > 0) {
+      kill(srv_.pid, SIGTERM);
+      hit::test::finish(srv_, std::chrono::seconds(10), [](auto) {});
+    }
+    if (!dir_.empty()) fs::remove_all(dir_);
+  }
+  void SetUp() override {
+    if (!fs::exists(nginx)) GTEST_SKIP() << "nginx is not installed (scripts/setup)";
+    ASSERT_TRUE(up_) << "nginx with ssl did not start, or openssl could not make certificates";
+  }
+  static std::string url(const std::string& host = "localhost") {
+    return "https://" + host + ":" + std::to_string(port_) + "/";
+  }
+  static std::string mtls_url() { return "https://localhost:" + std::to_string(mtls_port_) + "/"; }
+  static std::string file(const std::string& name) { return (dir_ / name).string(); }
+
+  static inline fs::path dir_;
+  static inline unsigned short port_ = 0, mtls_port_ = 0;
+  static inline hit::test::child srv_;
+  static inline bool up_ = false;
+};
+
+TEST_F(tls_nginx, an_unknown_issuer_fails_verification_with_the_reason_and_a_hint) {
+  const auto r = run_hit({"-n", "20", "-c", "2", url()});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("certificate verify failed"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--cacert"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("-k"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_NE(r.out.find("tls"), std::string::npos) << r.out;  // the report counts them
+}
+
+TEST_F(tls_nginx, insecure_skips_verification) {
+  const auto j = run_json({"-n", "500", "-c", "5", "-k", url()});
+  EXPECT_EQ(j["requests"], 500);
+  EXPECT_EQ(j["errors"], 0);
+  EXPECT_EQ(j["status_codes"]["200"], 500);
+}
+
+TEST_F(tls_nginx, cacert_verifies_the_server_and_keeps_connections_alive) {
+  const auto j =
+      run_json({"-n", "3000", "-c", "10", "--threads", "2", "--cacert", file("ca.pem"), url()});
+  EXPECT_EQ(j["requests"], 3000);
+  EXPECT_EQ(j["errors"], 0);
+  EXPECT_EQ(j["status_codes"]["200"], 3000);
+  EXPECT_EQ(j["connections"]["opened"], 10);
+  EXPECT_EQ(j["bytes"].get<std::uint64_t>() > 3000u * 15, true);
+}
+
+TEST_F(tls_nginx, the_host_name_is_checked) {
+  // The certificate names localhost, not 127.0.0.1.
+  const auto r = run_hit({"-n", "4", "-c", "1", "--cacert", file("ca.pem"), url("127.0.0.1")});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("mismatch"), std::string::npos) << r.err;
+}
+
+TEST_F(tls_nginx, sessions_are_resumed_on_reconnect_by_default) {
+  const auto j =
+      run_json({"-n", "200", "-c", "2", "--no-keepalive", "--cacert", file("ca.pem"), url()});
+  EXPECT_EQ(j["requests"], 200);
+  EXPECT_EQ(j["errors"], 0);
+  EXPECT_EQ(j["connections"]["opened"], 200);
+  const auto full = j["tls"]["full_handshakes"].get<std::uint64_t>();
+  const auto resumed = j["tls"]["resumed_handshakes"].get<std::uint64_t>();
+  EXPECT_EQ(full + resumed, 200u);
+  // The first connect of each connection slot is full; nearly all the rest resume.
+  EXPECT_GE(resumed, 150u) << j["tls"].dump();
+  EXPECT_GT(j["tls_handshake_s"]["p50"].get<double>(), 0.0);
+}
+
+TEST_F(tls_nginx, no_tls_resume_makes_every_handshake_full) {
+  const auto j = run_json({"-n", "100", "-c", "2", "--no-keepalive", "--no-tls-resume", "--cacert",
+                           file("ca.pem"), url()});
+  EXPECT_EQ(j["requests"], 100);
+  EXPECT_EQ(j["errors"], 0);
+  EXPECT_EQ(j["tls"]["full_handshakes"], 100);
+  EXPECT_EQ(j["tls"]["resumed_handshakes"], 0);
+}
+
+TEST_F(tls_nginx, tls_1_3_only_and_cipher_choices_pass_through) {
+  auto j = run_json({"-n", "50", "-c", "2", "--tls-min", "1.3", "--tls13-ciphers",
+                     "TLS_CHACHA20_POLY1305_SHA256", "--cacert", file("ca.pem"), url()});
+  EXPECT_EQ(j["errors"], 0);
+  EXPECT_EQ(j["status_codes"]["200"], 50);
+  const auto r = run_hit({"-n", "5", "--ciphers", "NOT-A-CIPHER", "-k", url()});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("--ciphers"), std::string::npos) << r.err;
+}
+
+TEST_F(tls_nginx, mutual_tls_with_and_without_a_client_certificate) {
+  const auto with = run_json({"-n", "100", "-c", "2", "--cacert", file("ca.pem"), "--cert",
+                              file("client.pem"), "--key", file("client.key"), mtls_url()});
+  EXPECT_EQ(with["errors"], 0);
+  EXPECT_EQ(with["status_codes"]["200"], 100);
+  // Without one, nginx answers 400 ("No required SSL certificate was sent") over TLS.
+  const auto without = run_json({"-n", "10", "-c", "1", "--cacert", file("ca.pem"), mtls_url()});
+  EXPECT_EQ(without["status_codes"]["400"], 10) << without.dump();
+}
+
+TEST_F(tls_nginx, bad_client_certificate_files_are_usage_errors_before_any_traffic) {
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"--cert", "/nonexistent.pem", "--key", file("client.key")},
+           {"--cert", file("client.pem"), "--key", "/nonexistent.key"},
+           {"--cert", file("client.pem"), "--key", file("other.key")},
+           {"--cacert", "/nonexistent-ca.pem"}}) {
+    auto a = args;
+    a.insert(a.end(), {"-n", "5", mtls_url()});
+    const auto r = run_hit(a);
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_TRUE(r.out.empty()) << r.out;
+  }
+  const auto r = run_hit({"--cert", file("client.pem"), "--key", file("other.key"), mtls_url()});
+  EXPECT_NE(r.err.find("does not match"), std::string::npos) << r.err;
+}
+
+}  // namespace
+
+// Handshake failures that are not about certificates: the wrong protocol, and silence.
+TEST(tls, a_plaintext_server_on_an_https_url_gives_tls_errors_not_a_hang) {
+  hit::test::server srv;
+  auto u = srv.url();
+  u.replace(0, 4, "https");
+  const auto r =
+      run_hit({"-n", "20", "-c", "2", "-t", "2s", u, "-o", "json"}, std::chrono::seconds(20));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["errors_by_kind"]["tls"], 20) << r.out;
+  EXPECT_LT(r.seconds, 10.0);
+}
+
+TEST(tls, a_server_that_never_answers_the_handshake_times_out_within_t) {
+  // A listening socket nobody accepts from: the kernel completes TCP, nothing speaks TLS.
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(listen(fd, 16), 0);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  const auto u = "https://127.0.0.1:" + std::to_string(ntohs(a.sin_port)) + "/";
+  const auto r = run_hit({"-n", "2", "-c", "2", "-t", "500ms", "-k", u, "-o", "json"},
+                         std::chrono::seconds(20));
+  close(fd);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["errors_by_kind"]["connect_timeout"], 2) << r.out;
+  EXPECT_LT(r.seconds, 5.0);
+}

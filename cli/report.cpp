@@ -283,6 +283,13 @@ nlohmann::json json_report(const stats::summary& s, const run_context& ctx) {
   j["latency_s"] = latency_json(s.latency);
   j["latency_clamped"] = s.latency.clamped();
   if (paced(o)) j["service_time_s"] = latency_json(s.service_time);
+  // The breakdown is always there, zeros included (plain http has no handshakes), so a consumer
+  // reads one schema.
+  j["dns_s"] = std::chrono::duration<double>(s.dns).count();
+  j["connect_s"] = latency_json(s.connect_time);
+  j["tls_handshake_s"] = latency_json(s.tls_handshake);
+  j["ttfb_s"] = latency_json(s.ttfb);
+  j["tls"] = {{"full_handshakes", s.tls_full}, {"resumed_handshakes", s.tls_resumed}};
   nlohmann::json hist = nlohmann::json::array();
   for (const auto& b : histogram_bins(s.latency, 10))
     hist.push_back({{"le_s", b.hi / 1e9}, {"count", b.count}});

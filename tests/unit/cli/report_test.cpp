@@ -136,6 +136,40 @@ TEST(report, text_leaves_out_timings_that_have_no_samples) {
   EXPECT_EQ(text.find("TTFB"), std::string::npos) << text;
 }
 
+TEST(report, json_has_the_timing_breakdown_in_seconds_with_the_latency_keys) {
+  const auto o = options();
+  const auto j = hit::cli::json_report(https_run(), {o, false});
+  for (const char* k : {"connect_s", "tls_handshake_s", "ttfb_s"}) {
+    ASSERT_TRUE(j.contains(k)) << k;
+    EXPECT_EQ(j[k].size(), j["latency_s"].size()) << k;
+    for (const auto& [key, value] : j["latency_s"].items())
+      EXPECT_TRUE(j[k].contains(key)) << k << " lacks " << key;
+  }
+  EXPECT_DOUBLE_EQ(j["connect_s"]["p50"].get<double>(), 250e-6);
+  EXPECT_DOUBLE_EQ(j["connect_s"]["slowest"].get<double>(), 250e-6);
+  EXPECT_DOUBLE_EQ(j["tls_handshake_s"]["p99"].get<double>(), 2e-3);
+  EXPECT_NEAR(j["ttfb_s"]["p50"].get<double>(), 1e-3, 1e-3 * 0.01);
+  EXPECT_NEAR(j["ttfb_s"]["p75"].get<double>(), 2e-3, 2e-3 * 0.01);
+  EXPECT_NEAR(j["ttfb_s"]["p99"].get<double>(), 5e-3, 5e-3 * 0.01);
+  EXPECT_DOUBLE_EQ(j["ttfb_s"]["slowest"].get<double>(), 9e-3);
+  EXPECT_DOUBLE_EQ(j["dns_s"].get<double>(), 1.5e-3);
+  EXPECT_EQ(j["tls"], (nlohmann::json{{"full_handshakes", 3}, {"resumed_handshakes", 1}}));
+}
+
+TEST(report, json_keeps_the_timing_schema_when_nothing_was_measured) {
+  hit::stats::summary s;  // plain http, every connect refused: no sample anywhere
+  s.record_error(hit::stats::error_kind::refused);
+  const auto o = options();
+  const auto j = hit::cli::json_report(s, {o, false});
+  for (const char* k : {"latency_s", "connect_s", "tls_handshake_s", "ttfb_s"}) {
+    ASSERT_TRUE(j.contains(k)) << k;
+    EXPECT_EQ(j[k].size(), 10u) << k;
+    for (const auto& [key, value] : j[k].items()) EXPECT_EQ(value, 0.0) << k << "." << key;
+  }
+  EXPECT_EQ(j["dns_s"], 0.0);
+  EXPECT_EQ(j["tls"], (nlohmann::json{{"full_handshakes", 0}, {"resumed_handshakes", 0}}));
+}
+
 TEST(report, tls_failures_are_an_error_kind_in_both_reports) {
   hit::stats::summary s;
   s.record_error(hit::stats::error_kind::tls);

@@ -52,6 +52,37 @@ void latency_block(std::string& out, const char* title, const stats::histogram& 
   out += names + "\n" + values + "\n";
 }
 
+// One row of the timing breakdown: a few percentiles, the slowest, and how many were measured.
+// Rows without samples are left out: a zero would read as "instant".
+void breakdown_row(std::string& out, const char* label, const stats::histogram& h) {
+  if (h.count() == 0) return;
+  out += fmt::format("  {:<14}", label);
+  for (const double p : {50.0, 90.0, 99.0})
+    out += fmt::format(" {:>9}", format_duration_ns(static_cast<double>(h.percentile(p))));
+  out += fmt::format(" {:>9} {:>9}\n", format_duration_ns(static_cast<double>(h.max())), h.count());
+}
+
+// Where the time of a request goes before its response: resolving the host (once), opening a
+// connection, securing it, and waiting for the first byte.
+void breakdown_block(std::string& out, const stats::summary& s) {
+  const bool any_histogram = s.connect_time.count() + s.tls_handshake.count() + s.ttfb.count() > 0;
+  const std::uint64_t handshakes = s.tls_full + s.tls_resumed;
+  if (s.dns.count() <= 0 && !any_histogram && handshakes == 0) return;
+  out += "\nTiming breakdown:\n";
+  if (s.dns.count() > 0)
+    out += fmt::format("  {:<14} {:>9} (once, before the run)\n", "DNS lookup",
+                       stats::format_duration(s.dns));
+  if (any_histogram) {
+    out += fmt::format("  {:<14} {:>9} {:>9} {:>9} {:>9} {:>9}\n", "", "p50", "p90", "p99", "max",
+                       "count");
+    breakdown_row(out, "Connect", s.connect_time);
+    breakdown_row(out, "TLS handshake", s.tls_handshake);
+    breakdown_row(out, "TTFB", s.ttfb);
+  }
+  if (handshakes > 0)
+    out += fmt::format("  TLS handshakes: {} full, {} resumed\n", s.tls_full, s.tls_resumed);
+}
+
 nlohmann::json latency_json(const stats::histogram& h) {
   nlohmann::json j;
   j["fastest"] = static_cast<double>(h.min()) / 1e9;
@@ -189,6 +220,7 @@ std::string text_report(const stats::summary& s, const run_context& ctx) {
     out += "\nLatency histogram (upper bound, count):\n";
     out += latency_histogram(s.latency);
   }
+  breakdown_block(out, s);
 
   out += "\nStatus codes:\n";
   bool any = false;
@@ -251,6 +283,13 @@ nlohmann::json json_report(const stats::summary& s, const run_context& ctx) {
   j["latency_s"] = latency_json(s.latency);
   j["latency_clamped"] = s.latency.clamped();
   if (paced(o)) j["service_time_s"] = latency_json(s.service_time);
+  // The breakdown is always there, zeros included (plain http has no handshakes), so a consumer
+  // reads one schema.
+  j["dns_s"] = std::chrono::duration<double>(s.dns).count();
+  j["connect_s"] = latency_json(s.connect_time);
+  j["tls_handshake_s"] = latency_json(s.tls_handshake);
+  j["ttfb_s"] = latency_json(s.ttfb);
+  j["tls"] = {{"full_handshakes", s.tls_full}, {"resumed_handshakes", s.tls_resumed}};
   nlohmann::json hist = nlohmann::json::array();
   for (const auto& b : histogram_bins(s.latency, 10))
     hist.push_back({{"le_s", b.hi / 1e9}, {"count", b.count}});

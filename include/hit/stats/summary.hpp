@@ -67,8 +67,8 @@ struct summary {
   // handshake after it (https only).
   histogram connect_time;
   histogram tls_handshake;
-  std::uint64_t tls_full = 0;     // TLS handshakes that negotiated a new session
-  std::uint64_t tls_resumed = 0;  // TLS handshakes that resumed an earlier session
+  std::uint64_t tls_full = 0;       // TLS handshakes that negotiated a new session
+  std::uint64_t tls_resumed = 0;    // TLS handshakes that resumed an earlier session
   std::chrono::nanoseconds dns{0};  // host name resolution, once before the run (max over parts)
 
   // Connections. `peak_connections` merges as a sum: the per-thread peaks may not coincide, so

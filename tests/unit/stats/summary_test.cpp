@@ -51,8 +51,42 @@ TEST(summary, merge_adds_counts_and_takes_the_longest_elapsed) {
   EXPECT_DOUBLE_EQ(a.rps(), 1.0);
 }
 
+TEST(summary, merge_adds_the_timing_breakdown_and_keeps_the_longest_dns) {
+  summary a, b;
+  a.ttfb.record(1ms);
+  a.connect_time.record(100us);
+  a.tls_handshake.record(2ms);
+  a.tls_full = 1;
+  a.dns = 3ms;
+  b.ttfb.record(4ms);
+  b.ttfb.record(5ms);
+  b.connect_time.record(300us);
+  b.tls_handshake.record(1ms);
+  b.tls_handshake.record(6ms);
+  b.tls_full = 1;
+  b.tls_resumed = 2;
+  b.dns = 2ms;
+  a.merge(b);
+  EXPECT_EQ(a.ttfb.count(), 3u);
+  EXPECT_EQ(a.ttfb.max(), 5'000'000u);
+  EXPECT_EQ(a.connect_time.count(), 2u);
+  EXPECT_EQ(a.connect_time.min(), 100'000u);
+  EXPECT_EQ(a.connect_time.max(), 300'000u);
+  EXPECT_EQ(a.tls_handshake.count(), 3u);
+  EXPECT_EQ(a.tls_handshake.max(), 6'000'000u);
+  EXPECT_EQ(a.tls_full, 2u);
+  EXPECT_EQ(a.tls_resumed, 2u);
+  // Every part resolved the same host once, before the run: the run waited for the slowest.
+  EXPECT_EQ(a.dns, 3ms);
+  summary c;
+  c.dns = 1ms;
+  c.merge(a);
+  EXPECT_EQ(c.dns, 3ms) << "whichever side holds the longer one";
+}
+
 TEST(summary, error_kind_names_are_stable_json_keys) {
   EXPECT_EQ(hit::stats::name(error_kind::refused), "refused");
   EXPECT_EQ(hit::stats::name(error_kind::timeout), "timeout");
+  EXPECT_EQ(hit::stats::name(error_kind::tls), "tls");
   EXPECT_EQ(hit::stats::name(error_kind::other), "other");
 }

@@ -155,7 +155,12 @@ class transport {
   }
 
   void free_ssl() noexcept {
-    if (ssl_) SSL_free(ssl_);
+    if (ssl_ == nullptr) return;
+    // The connection ends without close_notify; OpenSSL would then mark its session (the one
+    // the loop's cache may hold) not resumable. Declaring the shutdown done keeps it usable.
+    if (SSL_is_init_finished(ssl_))
+      SSL_set_shutdown(ssl_, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+    SSL_free(ssl_);
     ssl_ = nullptr;
   }
 

@@ -2,6 +2,7 @@
 // Maps a socket error to the kind the report counts it under.
 
 #include <boost/asio/error.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/system/error_code.hpp>
 
 #include "hit/stats/error_kind.hpp"
@@ -16,6 +17,7 @@ inline stats::error_kind classify(const boost::system::error_code& ec, bool conn
   if (ec == e::connection_reset || ec == e::broken_pipe || ec == e::connection_aborted)
     return error_kind::reset;
   if (ec == e::eof) return error_kind::closed;
+  if (ec.category() == e::get_ssl_category()) return error_kind::tls;  // a bad record, an alert
   return error_kind::other;
 }
 

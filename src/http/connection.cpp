@@ -286,15 +286,20 @@ void connection::on_read(const boost::system::error_code& ec, std::size_t n) {
     return fail(write_error_ ? classify(write_error_, false) : stats::error_kind::closed);
   }
   if (ec) return fail(classify(ec, false));
-  const auto st = session_.received(n, clock::now());
+  const bool first = session_.current().bytes_in == 0;
+  const auto st = session_.received(n);
   if (st == parse_status::done) return complete();
   if (st == parse_status::error) return fail(stats::error_kind::malformed);
+  // The first byte's time, read only when the response needs more than this read: a response
+  // that came whole takes its completion time (no clock read of its own on the hot path).
+  if (first) session_.current().first_byte = clock::now();
   read_some();
 }
 
 void connection::complete() {
   const auto done = clock::now();
-  const auto& rec = session_.current();
+  auto& rec = session_.current();
+  if (rec.first_byte == clock::time_point{}) rec.first_byte = done;
   deadline_ = clock::time_point::max();
   loop_.summary.record_response(session_.status(), rec.bytes_in, done - rec.due, done - rec.sent);
   loop_.summary.ttfb.record(rec.first_byte - rec.sent);

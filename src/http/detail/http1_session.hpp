@@ -60,12 +60,11 @@ class http1_session {
   void wrote(std::size_t n) noexcept { written_ += n; }
   [[nodiscard]] bool all_written() const noexcept { return written_ == request_.size(); }
 
-  // Reading: where the next bytes go, and what they completed. `now`: for the first byte.
+  // Reading: where the next bytes go, and what they completed.
   [[nodiscard]] boost::asio::mutable_buffer read_buffer() noexcept {
     return {buffer_.data() + buffered_, buffer_.size() - buffered_};
   }
-  parse_status received(std::size_t n, clock::time_point now) {
-    if (current_.bytes_in == 0) current_.first_byte = now;
+  parse_status received(std::size_t n) {
     current_.bytes_in += n;
     buffered_ += n;
     return parse();

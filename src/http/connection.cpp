@@ -84,23 +84,19 @@ void connection::retry_after(std::chrono::milliseconds wait) {
 
 void connection::start_request(const in_flight& rec) {
   session_.assign(rec);
-  if (transport_.is_open() && waited_ && !quiet_while_idle()) {
+  // A connection that sat idle (a pacing wait, the open model's idle list) checks what the
+  // server sent meanwhile: one FIONREAD, never on the unpaced path.
+  if (connected_ && waited_) {
+    const auto idle = transport_.idle_check();
     // The server spoke while nobody asked: an unsolicited response, or the rest of one. The
     // connection's byte stream no longer pairs responses with requests; start afresh.
-    ++loop_.summary.unsolicited;
-    close_socket();
+    if (idle == transport::idle_state::data) ++loop_.summary.unsolicited;
+    // (closed: the server ended the idle connection cleanly over TLS; just reconnect.)
+    if (idle != transport::idle_state::quiet) close_socket();
   }
   waited_ = false;
   if (connected_) return send();
   begin_connect();
-}
-
-// One FIONREAD ioctl, paid only by a connection that sat idle (a pacing wait, the open model's
-// idle list), where bytes from the server may have arrived unasked; never on the unpaced path.
-// (Over TLS a ticket or alert may arrive then too: the connection is replaced, as with TCP.)
-bool connection::quiet_while_idle() {
-  boost::system::error_code ec;
-  return transport_.socket().available(ec) == 0 && !ec;
 }
 
 // The `before` of the connection's lifecycle. Tries the endpoint that last worked first.

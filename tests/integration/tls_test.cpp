@@ -155,6 +155,22 @@ TEST_F(tls_nginx, no_tls_resume_makes_every_handshake_full) {
   EXPECT_EQ(j["tls"]["resumed_handshakes"], 0);
 }
 
+// A TLS 1.3 server sends session tickets after the handshake: a connection that waits (a
+// pacing wait, the open model's idle list) finds records that are not data, and must not take
+// them for an unsolicited response.
+TEST_F(tls_nginx, idle_connections_take_session_tickets_in_and_stay_in_use) {
+  const auto open =
+      run_json({"--rate", "100", "-z", "2s", "--workers", "4", "--cacert", file("ca.pem"), url()});
+  EXPECT_EQ(open["requests"], 200);
+  EXPECT_EQ(open["errors"], 0);
+  EXPECT_EQ(open["unsolicited"], 0) << open.dump();
+  const auto paced =
+      run_json({"-n", "100", "--rps", "200", "-c", "2", "--cacert", file("ca.pem"), url()});
+  EXPECT_EQ(paced["errors"], 0);
+  EXPECT_EQ(paced["unsolicited"], 0);
+  EXPECT_EQ(paced["connections"]["opened"], 2);
+}
+
 TEST_F(tls_nginx, tls_1_3_only_and_cipher_choices_pass_through) {
   auto j = run_json({"-n", "50", "-c", "2", "--tls-min", "1.3", "--tls13-ciphers",
                      "TLS_CHACHA20_POLY1305_SHA256", "--cacert", file("ca.pem"), url()});

@@ -68,7 +68,6 @@ class connection {
   void connect_failed(stats::error_kind kind);
   void ready();
   void send();
-  bool quiet_while_idle();
   void write_some();
   void on_written(const boost::system::error_code& ec, std::size_t n);
   void parse_or_read();

@@ -61,6 +61,29 @@ class transport {
     free_ssl();
   }
 
+  // What arrived on a connection while it sat idle, read without blocking.
+  enum class idle_state {
+    quiet,   // nothing (TLS: or only session tickets, now taken in)
+    data,    // bytes no request asked for
+    closed,  // TLS: the server closed the connection (close_notify, or EOF) or sent an alert
+  };
+  idle_state idle_check() {
+    boost::system::error_code ec;
+    const std::size_t n = socket_.available(ec);
+    if (ec) return idle_state::data;  // treated as unusable, as bytes would be
+    if (!tls_) return n == 0 ? idle_state::quiet : idle_state::data;
+    if (n == 0 && SSL_pending(ssl_) == 0) return idle_state::quiet;
+    // A TLS 1.3 server sends its session tickets after the handshake, and close_notify or an
+    // alert before it closes: records, but no data. One non-blocking read tells them apart.
+    char byte = 0;
+    const int r = SSL_read(ssl_, &byte, 1);
+    if (r > 0) return idle_state::data;
+    const int err = SSL_get_error(ssl_, r);
+    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return idle_state::quiet;
+    make_error(err);  // empties OpenSSL's error queue
+    return idle_state::closed;
+  }
+
   // Secures a connected socket. TCP: completes at once. TLS: the client handshake. Handler:
   // void(error_code); a TLS failure has the ssl category, or eof for a close mid-handshake.
   template <class Handler>

@@ -87,7 +87,7 @@ result<evp_pkey_ptr> load_key(const std::string& path) {
   if (!key) {
     ERR_clear_error();
     return failure{"the key file " + quoted(path) +
-                   " holds no unencrypted PEM private key (-----BEGIN PRIVATE KEY-----)"};
+                   " holds no PEM private key, or only an encrypted one"};
   }
   return key;
 }

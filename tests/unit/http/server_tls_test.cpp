@@ -435,7 +435,7 @@ TEST_F(server_tls_files_test, bad_files_fail_in_make_with_one_line) {
       {pki_->path("junk.pem"), pki_->path("server.key"), "", "",
        "the certificate file '" + pki_->path("junk.pem") + "' holds no PEM certificate"},
       {pki_->path("server.pem"), pki_->path("server.pem"), "", "",
-       "the key file '" + pki_->path("server.pem") + "' holds no unencrypted PEM private key"},
+       "the key file '" + pki_->path("server.pem") + "' holds no PEM private key"},
       {pki_->path("server.pem"), pki_->path("other.key"), "", "",
        "the key in '" + pki_->path("other.key") + "' does not match the certificate in '" +
            pki_->path("server.pem") + "'"},

@@ -74,6 +74,8 @@ struct client_options {
   std::string cert_file{};        // a client certificate...
   std::string key_file{};         // ...and its key
   SSL_SESSION* resume = nullptr;  // a session to resume
+  std::string ciphers{};          // TLS 1.2 suites offered; empty: OpenSSL's default
+  std::string groups{};           // key-exchange groups offered; empty: OpenSSL's default
 };
 
 // A TLS server on 127.0.0.1:0 served by its own thread, and blocking TLS clients to it. A hang
@@ -102,6 +104,8 @@ class server_tls_test : public ::testing::Test {
       ctx_->set_verify_callback(ssl::host_name_verification(o.verify_host));
     }
     if (o.max_version != 0) SSL_CTX_set_max_proto_version(ctx_->native_handle(), o.max_version);
+    if (!o.ciphers.empty()) SSL_CTX_set_cipher_list(ctx_->native_handle(), o.ciphers.c_str());
+    if (!o.groups.empty()) SSL_CTX_set1_groups_list(ctx_->native_handle(), o.groups.c_str());
     if (!o.cert_file.empty()) {
       ctx_->use_certificate_chain_file(o.cert_file);
       ctx_->use_private_key_file(o.key_file, ssl::context::pem);
@@ -300,6 +304,58 @@ TEST_F(server_tls_test, reset_sends_rst) {
   EXPECT_EQ(ec, asio::error::connection_reset) << ec.message();
 }
 
+TEST_F(server_tls_test, halfclose_sends_fin_without_close_notify_and_reads_on) {
+  start();
+  auto s = connect_trusting_the_server();
+  asio::write(*s, asio::buffer(get("/?halfclose=1")));
+  error_code ec;
+  EXPECT_EQ(read_to_end(*s, ec), hello);
+  EXPECT_EQ(ec, ssl::error::stream_truncated) << ec.message();
+  // The server still reads what comes (and drops it): writing on does not meet a reset, as it
+  // would soon after a full close. (16 MiB: more than the kernel's buffers take.)
+  const std::string chunk(1 << 16, 'x');
+  ec = {};
+  for (int i = 0; i < 256 && !ec; ++i) asio::write(s->next_layer(), asio::buffer(chunk), ec);
+  EXPECT_FALSE(ec) << ec.message();
+}
+
+TEST_F(server_tls_test, garbage_is_sent_inside_tls_then_close_notify) {
+  start();
+  auto s = connect_trusting_the_server();
+  asio::write(*s, asio::buffer(get("/?garbage=1")));
+  error_code ec;
+  EXPECT_EQ(read_to_end(*s, ec), "NOT HTTP AT ALL\r\n\r\n");
+  EXPECT_EQ(ec, asio::error::eof) << ec.message();
+}
+
+TEST_F(server_tls_test, extra_sends_an_unsolicited_response_and_keeps_the_connection) {
+  constexpr std::string_view unsolicited =
+      "HTTP/1.1 200 OK\r\nServer: hit\r\nContent-Type: text/plain\r\nContent-Length: 11\r\n\r\n"
+      "unsolicited";
+  start();
+  auto s = connect_trusting_the_server();
+  asio::write(*s, asio::buffer(get("/?extra=1&delay=20ms")));
+  EXPECT_EQ(read_exactly(*s, hello.size() + unsolicited.size()),
+            std::string(hello) + std::string(unsolicited));
+  asio::write(*s, asio::buffer(get("/")));
+  EXPECT_EQ(read_exactly(*s, hello.size()), hello);
+}
+
+TEST_F(server_tls_test, upgrade_discards_until_the_client_closes_then_answers_its_close_notify) {
+  constexpr std::string_view switching =
+      "HTTP/1.1 101 Switching Protocols\r\nServer: hit\r\nConnection: Upgrade\r\n"
+      "Upgrade: hit-test\r\n\r\n";
+  start();
+  auto s = connect_trusting_the_server();
+  asio::write(*s, asio::buffer(get("/?upgrade=1")));
+  EXPECT_EQ(read_exactly(*s, switching.size()), switching);
+  asio::write(*s, asio::buffer(get("/")));  // bytes to discard now
+  // A full TLS shutdown: ours, then waiting for the server's close_notify.
+  error_code ec;
+  s->shutdown(ec);
+  EXPECT_FALSE(ec) << ec.message();
+}
+
 TEST_F(server_tls_test, early_answers_after_the_header_then_closes_with_close_notify) {
   start();
   auto s = connect_trusting_the_server();
@@ -406,7 +462,45 @@ TEST_F(server_tls_files_test, with_client_ca_a_client_certificate_it_issued_is_s
     asio::write(*s, asio::buffer(get("/?close=1")));
     EXPECT_NE(read_to_end(*s, ec).find("hello from hit"), std::string::npos);
     EXPECT_EQ(ec, asio::error::eof) << ec.message();
+    // Resumption works under client verification too (it needs a session id context).
+    SSL_SESSION* session = SSL_get1_session(s->native_handle());
+    ASSERT_NE(session, nullptr);
+    auto again = connect({.trust_pem = srv_->certificate_pem(),
+                          .max_version = version,
+                          .cert_file = pki_->path("client.pem"),
+                          .key_file = pki_->path("client.key"),
+                          .resume = session},
+                         ec);
+    SSL_SESSION_free(session);
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_EQ(SSL_session_reused(again->native_handle()), 1) << "version " << std::hex << version;
+    asio::write(*again, asio::buffer(get("/")));
+    EXPECT_EQ(read_exactly(*again, hello.size()), hello);
   }
+}
+
+TEST_F(server_tls_files_test, key_exchange_is_ecdhe_only) {
+  server_config cfg;
+  cfg.tls.cert_file = pki_->path("rsa-server.pem");
+  cfg.tls.key_file = pki_->path("rsa-server.key");
+  start(cfg);
+  const std::string trust = pki_->read("rsa-server.pem");
+  error_code ec;
+  // TLS 1.2: RSA key exchange (no forward secrecy) is refused; ECDHE with the RSA key is served.
+  connect({.trust_pem = trust, .max_version = TLS1_2_VERSION, .ciphers = "AES128-GCM-SHA256"}, ec);
+  EXPECT_TRUE(ec);
+  auto rsa = connect(
+      {.trust_pem = trust, .max_version = TLS1_2_VERSION, .ciphers = "ECDHE-RSA-AES128-GCM-SHA256"},
+      ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_STREQ(SSL_get_cipher_name(rsa->native_handle()), "ECDHE-RSA-AES128-GCM-SHA256");
+  // TLS 1.3: finite-field groups are refused; elliptic curves are served.
+  connect({.trust_pem = trust, .groups = "ffdhe2048"}, ec);
+  EXPECT_TRUE(ec);
+  auto p256 = connect({.trust_pem = trust, .groups = "P-256"}, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  asio::write(*p256, asio::buffer(get("/")));
+  EXPECT_EQ(read_exactly(*p256, hello.size()), hello);
 }
 
 TEST_F(server_tls_files_test, the_self_signed_certificate_is_written_where_asked) {

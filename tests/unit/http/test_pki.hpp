@@ -1,7 +1,7 @@
 #pragma once
 // Key material for TLS tests, made at test time with the `openssl` command in a temporary
 // directory that is removed afterwards: nothing is committed. Each command is bounded by
-// `timeout -k`. All keys ECDSA P-256, valid for two days:
+// `timeout -k`. Valid for two days; keys ECDSA P-256 but for rsa-server's:
 //
 //   root.pem/.key          a CA
 //   inter.pem/.key         an intermediate CA under root
@@ -10,6 +10,7 @@
 //   client.pem/.key        a client certificate issued by root
 //   stranger.pem/.key      a self-signed client certificate no CA here issued
 //   other.key              a key no certificate here holds
+//   rsa-server.pem/.key    a self-signed RSA 2048 certificate for localhost and 127.0.0.1
 
 #include <cstdlib>
 #include <filesystem>
@@ -39,6 +40,10 @@ class test_pki {
     openssl(
         "req -config pki.cnf -new -x509 -key stranger.key -subj /CN=stranger -days 2 "
         "-extensions client -out stranger.pem");
+    openssl("genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out rsa-server.key");
+    openssl(
+        "req -config pki.cnf -new -x509 -key rsa-server.key -subj /CN=localhost -days 2 "
+        "-extensions server -out rsa-server.pem");
     write("server-chain.pem", read("server.pem") + read("inter.pem"));
   }
   ~test_pki() {

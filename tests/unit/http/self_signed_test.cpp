@@ -60,7 +60,15 @@ TEST(self_signed, a_p256_key_and_a_certificate_for_localhost_signed_by_it) {
   EXPECT_EQ(X509_check_ip_asc(x.get(), "127.0.0.1", 0), 1);
   EXPECT_EQ(X509_check_ip_asc(x.get(), "::1", 0), 1);
   EXPECT_NE(X509_check_host(x.get(), "example.com", 0, 0, nullptr), 1);
-  EXPECT_EQ(X509_check_ca(x.get()), 0);  // an end-entity certificate: it signs nothing else
+  // An end-entity certificate (critical CA:FALSE): it signs nothing else.
+  int critical = -1;
+  const std::unique_ptr<BASIC_CONSTRAINTS, openssl_free<BASIC_CONSTRAINTS_free>> bc(
+      static_cast<BASIC_CONSTRAINTS*>(
+          X509_get_ext_d2i(x.get(), NID_basic_constraints, &critical, nullptr)));
+  ASSERT_TRUE(bc);
+  EXPECT_EQ(bc->ca, 0);
+  EXPECT_EQ(critical, 1);
+  EXPECT_EQ(X509_check_ca(x.get()), 0);
 
   // From an hour ago, for 30 days (a few seconds of slack for a slow machine).
   EXPECT_NEAR(seconds_from_now(X509_get0_notBefore(x.get())), -3600.0, 60);

@@ -249,13 +249,35 @@ int serve(const cli::serve_options& o) {
   cfg.body_size = o.body_size;
   cfg.pause_at = o.pause_at;
   cfg.pause_for = o.pause_for;
-  auto listening = http::server::listen(cfg);
-  if (!listening) {
-    std::fprintf(stderr, "hit serve: %s\n", listening.error().c_str());
+  cfg.tls = o.tls;
+  // A file that cannot serve (missing, not PEM, a key that does not match) is bad input, found
+  // before anything listens; a failed bind is a failure to run.
+  auto made = http::server::make(cfg);
+  if (!made) {
+    std::fprintf(stderr, "hit serve: %s\n", made.error().c_str());
+    return cli::exit_usage;
+  }
+  const std::unique_ptr<http::server> srv = std::move(*made);
+  if (auto opened = srv->open(); !opened) {
+    std::fprintf(stderr, "hit serve: %s\n", opened.error().c_str());
     return cli::exit_failure;
   }
-  const std::unique_ptr<http::server> srv = std::move(*listening);
-  std::printf("listening on http://%s/\n", srv->local_address().c_str());
+  std::printf("listening on %s://%s/\n", o.tls.enabled ? "https" : "http",
+              srv->local_address().c_str());
+  if (o.tls.enabled) {
+    const std::string source =
+        o.tls.cert_file.empty()
+            ? "self-signed certificate" +
+                  (o.tls.write_cert_file.empty()
+                       ? std::string()
+                       : " (written to '" + printable(o.tls.write_cert_file) + "')")
+            : "certificate from '" + printable(o.tls.cert_file) + "'";
+    std::printf("tls: %s, SHA-256 fingerprint %s\n", source.c_str(),
+                srv->certificate_fingerprint().c_str());
+    if (!o.tls.client_ca_file.empty())
+      std::printf("tls: client certificates required, issued by the CAs in '%s'\n",
+                  printable(o.tls.client_ca_file).c_str());
+  }
   std::fflush(stdout);
   std::thread stopper([&] {
     int sig = 0;

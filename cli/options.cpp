@@ -59,7 +59,16 @@ Per-request knobs in the query string:
   hold=3s       ...and then keeps the socket open, unread, this long before closing
   extra=1       send a second, unsolicited response with the real one
   upgrade=1     answer 101 Switching Protocols, then never speak HTTP again
-Prints 'listening on http://ADDRESS/' once bound; stops on Ctrl-C or SIGTERM.
+
+HTTPS (--tls): TLS 1.2 and 1.3, ALPN http/1.1, session tickets. Without --cert and --key the
+server makes a self-signed certificate for localhost, 127.0.0.1 and ::1 at startup and prints
+its SHA-256 fingerprint; --write-cert FILE saves it for a client (curl --cacert FILE). Over
+TLS, close=1 (and early=1, garbage=1) end with close_notify; drop=1, halfclose=1 and
+hangup=1 close the TCP connection without it, as an idle keep-alive timeout does; reset=1
+sends RST.
+
+Prints 'listening on http://ADDRESS/' (https:// with --tls) once bound, and with --tls a
+'tls:' line with the certificate's fingerprint; stops on Ctrl-C or SIGTERM.
 )";
 
 struct error_exit {
@@ -242,6 +251,9 @@ struct run_args {
 
 struct serve_args {
   std::string listen = "127.0.0.1:0", threads = "1", body_size = "14", pause_at, pause_for;
+  bool tls = false;
+  std::string cert, key, write_cert, client_ca;
+  CLI::Option *cert_opt, *key_opt, *write_cert_opt, *client_ca_opt;
 };
 
 void declare_run(CLI::App& app, run_args& a) {
@@ -334,12 +346,26 @@ void declare_serve(CLI::App& serve, serve_args& a) {
   serve.add_option("--pause-at", a.pause_at,
                    "Stall every response from this long after the first request...");
   serve.add_option("--pause-for", a.pause_for, "...for this long (a coordinated-omission demo)");
+  serve.add_flag("--tls", a.tls,
+                 "Serve HTTPS; without --cert/--key, with a self-signed certificate");
+  a.cert_opt =
+      serve.add_option("--cert", a.cert, "With --tls: certificate chain, PEM (leaf first)");
+  a.key_opt = serve.add_option("--key", a.key, "With --tls: the certificate's private key, PEM");
+  a.write_cert_opt = serve.add_option("--write-cert", a.write_cert,
+                                      "With --tls: write the self-signed certificate here, PEM");
+  a.client_ca_opt =
+      serve.add_option("--require-client-cert", a.client_ca,
+                       "With --tls: require client certificates issued by the CAs in this PEM");
   serve.footer(serve_footer);
   for (const auto& [name, type] : {std::pair{"--listen", "HOST:PORT"},
                                    {"--threads", "N"},
                                    {"--body-size", "BYTES"},
                                    {"--pause-at", "DURATION"},
-                                   {"--pause-for", "DURATION"}})
+                                   {"--pause-for", "DURATION"},
+                                   {"--cert", "FILE"},
+                                   {"--key", "FILE"},
+                                   {"--write-cert", "FILE"},
+                                   {"--require-client-cert", "FILE"}})
     serve.get_option(name)->type_name(type);
 }
 
@@ -477,6 +503,31 @@ run_options validate_run(const run_args& a) {
   return r;
 }
 
+// --tls and the files that go with it. Whether the files hold what they should is known only
+// once the server reads them (server::make, exit 2 as well).
+void validate_serve_tls(const serve_args& a, http::tls_settings& t) {
+  const std::pair<CLI::Option*, const std::string*> files[] = {{a.cert_opt, &a.cert},
+                                                               {a.key_opt, &a.key},
+                                                               {a.write_cert_opt, &a.write_cert},
+                                                               {a.client_ca_opt, &a.client_ca}};
+  for (const auto& [opt, value] : files) {
+    if (opt->count() == 0) continue;
+    if (!a.tls) bad(opt->get_name() + " goes with --tls");
+    if (value->empty()) bad(opt->get_name() + " wants a file name, got ''");
+  }
+  if (a.cert_opt->count() > 0 && a.key_opt->count() == 0)
+    bad("--cert needs --key: the certificate's private key");
+  if (a.key_opt->count() > 0 && a.cert_opt->count() == 0)
+    bad("--key needs --cert: the certificate it belongs to");
+  if (a.write_cert_opt->count() > 0 && a.cert_opt->count() > 0)
+    bad("--write-cert saves the self-signed certificate: not with --cert, whose file you have");
+  t.enabled = a.tls;
+  t.cert_file = a.cert;
+  t.key_file = a.key;
+  t.write_cert_file = a.write_cert;
+  t.client_ca_file = a.client_ca;
+}
+
 serve_options validate_serve(const serve_args& a) {
   serve_options s;
   std::tie(s.address, s.port) = split_listen(a.listen);
@@ -484,6 +535,7 @@ serve_options validate_serve(const serve_args& a) {
   s.body_size = whole_number<std::size_t>(a.body_size, "--body-size", 0, http::max_body_size);
   if (!a.pause_at.empty()) s.pause_at = duration_arg(a.pause_at, "--pause-at");
   if (!a.pause_for.empty()) s.pause_for = duration_arg(a.pause_for, "--pause-for");
+  validate_serve_tls(a, s.tls);
   return s;
 }
 

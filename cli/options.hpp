@@ -11,6 +11,7 @@
 
 #include "hit/flow/rate_schedule.hpp"
 #include "hit/http/request.hpp"
+#include "hit/http/server.hpp"
 #include "hit/http/tls.hpp"
 #include "hit/http/url.hpp"
 
@@ -59,6 +60,7 @@ struct serve_options {
   std::size_t body_size = 14;
   std::chrono::nanoseconds pause_at{0};
   std::chrono::nanoseconds pause_for{0};
+  http::tls_settings tls;  // --tls, --cert, --key, --write-cert, --require-client-cert
 };
 
 struct parsed {

@@ -7,8 +7,9 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/basic_parser.hpp>
@@ -21,9 +22,11 @@
 #include <system_error>
 #include <thread>
 #include <tuple>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
+#include "detail/server_tls.hpp"
 #include "hit/printable.hpp"
 #include "hit/stats/duration.hpp"
 
@@ -36,6 +39,15 @@ using asio::ip::tcp;
 using boost::beast::error_code;
 using namespace asio::experimental::awaitable_operators;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+using tls_stream = asio::ssl::stream<tcp::socket>;
+
+// The TCP socket under a connection's stream: for FIN, RST, and bytes read undecrypted.
+tcp::socket& tcp_of(tcp::socket& s) {
+  return s;
+}
+tcp::socket& tcp_of(tls_stream& s) {
+  return s.next_layer();
+}
 
 // garbage=1: bytes no client can take for an HTTP response.
 constexpr std::string_view garbage_bytes = "NOT HTTP AT ALL\r\n\r\n";
@@ -188,8 +200,10 @@ struct server::impl {
   asio::io_context io;
   tcp::acceptor acceptor{io};
   std::string body;
-  std::string canned;       // the default response, keep-alive
-  std::string canned_head;  // the same for HEAD
+  std::string canned;                     // the default response, keep-alive
+  std::string canned_head;                // the same for HEAD
+  tcp::endpoint endpoint;                 // where open() listens
+  std::optional<detail::server_tls> tls;  // set: every connection speaks TLS
 
   explicit impl(const server_config& c)
       : cfg(c), io(static_cast<int>(std::max(1u, c.threads))), body(default_body(c.body_size)) {
@@ -217,13 +231,25 @@ struct server::impl {
     return big_body;
   }
 
-  asio::awaitable<void> serve(tcp::socket socket) {
-    socket.set_option(tcp::no_delay(true));
+  // One connection, plain or TLS: Stream is tcp::socket or tls_stream; both read and write
+  // alike, and tcp_of() gives the socket under them.
+  template <class Stream>
+  asio::awaitable<void> serve(Stream stream) {
+    tcp::socket& socket = tcp_of(stream);
+    {
+      error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+    }
+    if constexpr (std::is_same_v<Stream, tls_stream>) {
+      auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_tuple);
+      if (ec) co_return;
+    }
     std::vector<char> buf(16384);
     std::size_t buffered = 0;
     std::string out;  // responses with knobs are built here; grows once, then reused
     std::string big_body;
     asio::steady_timer timer(socket.get_executor());
+    bool notify = true;  // how a break out of the loop closes: with close_notify, over TLS
     for (;;) {
       std::optional<request_parser> p;
       p.emplace();
@@ -252,7 +278,7 @@ struct server::impl {
           if (buffered == buf.size()) co_return;
           if (used > 0 && buffered > 0) continue;
         }
-        auto [ec, n] = co_await socket.async_read_some(
+        auto [ec, n] = co_await stream.async_read_some(
             asio::buffer(buf.data() + buffered, buf.size() - buffered), use_tuple);
         if (ec) co_return;
         buffered += n;
@@ -268,10 +294,10 @@ struct server::impl {
         const auto& r = p->head ? canned_head : canned;
         if (!client_keep_alive) {
           append_response(out, 200, knobs{}, p->head, body, false);
-          co_await asio::async_write(socket, asio::buffer(out), use_tuple);
+          co_await asio::async_write(stream, asio::buffer(out), use_tuple);
           break;
         }
-        auto [ec, n] = co_await asio::async_write(socket, asio::buffer(r), use_tuple);
+        auto [ec, n] = co_await asio::async_write(stream, asio::buffer(r), use_tuple);
         if (ec) co_return;
         continue;
       }
@@ -281,7 +307,8 @@ struct server::impl {
       }
       if (k.early) {
         append_response(out, k.status, k, p->head, body_for(k, big_body), false);
-        co_await asio::async_write(socket, asio::buffer(out), use_tuple);
+        auto [ec, n] = co_await asio::async_write(stream, asio::buffer(out), use_tuple);
+        if (!ec) co_await send_close_notify(stream);
         if (k.hold.count() > 0) {
           error_code ignored;
           socket.shutdown(tcp::socket::shutdown_send, ignored);
@@ -299,33 +326,54 @@ struct server::impl {
         socket.close(ignored);  // linger 0: the kernel sends RST
         co_return;
       }
-      if (k.hangup) break;
+      if (k.hangup) {
+        notify = false;
+        break;
+      }
       if (k.garbage) {
-        co_await asio::async_write(socket, asio::buffer(garbage_bytes), use_tuple);
+        co_await asio::async_write(stream, asio::buffer(garbage_bytes), use_tuple);
         break;
       }
       if (k.upgrade) {
         auto [ec, n] =
-            co_await asio::async_write(socket, asio::buffer(switching_protocols), use_tuple);
-        while (!ec) std::tie(ec, n) = co_await socket.async_read_some(asio::buffer(buf), use_tuple);
+            co_await asio::async_write(stream, asio::buffer(switching_protocols), use_tuple);
+        while (!ec) std::tie(ec, n) = co_await stream.async_read_some(asio::buffer(buf), use_tuple);
         break;
       }
       const bool keep = client_keep_alive && !k.close;
       append_response(out, k.status, k, p->head, body_for(k, big_body), keep);
       if (k.extra) out += unsolicited_response;
-      auto [ec, n] = co_await asio::async_write(socket, asio::buffer(out), use_tuple);
+      auto [ec, n] = co_await asio::async_write(stream, asio::buffer(out), use_tuple);
       if (!ec && keep && k.halfclose) {
         co_await linger_close(socket, timer, buf, std::chrono::seconds(5));
         co_return;
       }
-      if (ec || !keep || k.drop) break;
+      if (ec || !keep || k.drop) {
+        notify = !ec && !k.drop;
+        break;
+      }
     }
+    if (notify) co_await send_close_notify(stream);
     error_code ignored;
     socket.shutdown(tcp::socket::shutdown_send, ignored);
     socket.close(ignored);
   }
 
-  // FIN, then read and discard until the client closes or `linger` is up, then close.
+  // Over TLS, close_notify without waiting for the client's; a plain socket has none to send.
+  template <class Stream>
+  static asio::awaitable<void> send_close_notify(Stream& stream) {
+    if constexpr (std::is_same_v<Stream, tls_stream>) {
+      // With the client's close_notify taken as received, SSL_shutdown sends ours and is done
+      // once it is written, instead of reading on for the client's.
+      SSL* ssl = stream.native_handle();
+      SSL_set_shutdown(ssl, SSL_get_shutdown(ssl) | SSL_RECEIVED_SHUTDOWN);
+      co_await stream.async_shutdown(use_tuple);
+    }
+    co_return;
+  }
+
+  // FIN, then read and discard until the client closes or `linger` is up, then close. Over TLS
+  // the bytes read are discarded as they come, undecrypted.
   static asio::awaitable<void> linger_close(tcp::socket& socket, asio::steady_timer& timer,
                                             std::vector<char>& buf,
                                             std::chrono::nanoseconds linger) {
@@ -342,15 +390,31 @@ struct server::impl {
 
   asio::awaitable<void> accept_loop() {
     for (;;) {
-      auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
+      // Each connection on a strand of its own: its operations complete one at a time even
+      // with several server threads, as a TLS stream's state and the || of a read and a timer
+      // need.
+      tcp::socket socket(asio::make_strand(io));
+      auto [ec] = co_await acceptor.async_accept(socket, use_tuple);
       if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
       if (ec) continue;  // e.g. EMFILE: keep serving the connections we have
-      asio::co_spawn(io, serve(std::move(socket)), asio::detached);
+      const auto ex = socket.get_executor();
+      if (tls) {
+        asio::co_spawn(ex, serve(tls_stream(std::move(socket), tls->context)), asio::detached);
+      } else {
+        asio::co_spawn(ex, serve(std::move(socket)), asio::detached);
+      }
     }
   }
 };
 
 result<std::unique_ptr<server>> server::listen(const server_config& cfg) {
+  auto made = make(cfg);
+  if (!made) return made;
+  if (auto opened = (*made)->open(); !opened) return failure{opened.error()};
+  return made;
+}
+
+result<std::unique_ptr<server>> server::make(const server_config& cfg) {
   // Checked before impl builds the body.
   if (cfg.body_size > max_body_size)
     return failure{"body size " + std::to_string(cfg.body_size) + " is above the limit of " +
@@ -362,18 +426,29 @@ result<std::unique_ptr<server>> server::listen(const server_config& cfg) {
   auto [ptr, perr] = std::from_chars(cfg.port.data(), cfg.port.data() + cfg.port.size(), port);
   if (perr != std::errc{} || ptr != cfg.port.data() + cfg.port.size() || port > 65535)
     return failure{"bad listen port '" + printable(cfg.port) + "'"};
-  const tcp::endpoint ep(addr, static_cast<unsigned short>(port));
-  auto cannot = [&] {
-    const auto host = addr.is_v6() ? "[" + cfg.address + "]" : cfg.address;
-    return failure{"cannot listen on " + host + ":" + cfg.port + ": " + ec.message()};
-  };
   auto i = std::make_unique<impl>(cfg);
-  auto& a = i->acceptor;
+  i->endpoint = tcp::endpoint(addr, static_cast<unsigned short>(port));
+  if (cfg.tls.enabled) {
+    auto tls = detail::make_server_tls(cfg.tls);
+    if (!tls) return failure{tls.error()};
+    i->tls.emplace(std::move(*tls));
+  }
+  return std::unique_ptr<server>(new server(std::move(i)));
+}
+
+result<void> server::open() {
+  const auto& ep = impl_->endpoint;
+  error_code ec;
+  auto cannot = [&] {
+    const auto host = ep.address().is_v6() ? "[" + impl_->cfg.address + "]" : impl_->cfg.address;
+    return failure{"cannot listen on " + host + ":" + impl_->cfg.port + ": " + ec.message()};
+  };
+  auto& a = impl_->acceptor;
   if (a.open(ep.protocol(), ec); ec) return cannot();
   if (a.set_option(asio::socket_base::reuse_address(true), ec); ec) return cannot();
   if (a.bind(ep, ec); ec) return cannot();
   if (a.listen(asio::socket_base::max_listen_connections, ec); ec) return cannot();
-  return std::unique_ptr<server>(new server(std::move(i)));
+  return {};
 }
 
 server::server(std::unique_ptr<impl> i) : impl_(std::move(i)) {}
@@ -384,6 +459,16 @@ std::string server::local_address() const {
   const auto ep = impl_->acceptor.local_endpoint();
   const auto a = ep.address();
   return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
+}
+
+const std::string& server::certificate_pem() const {
+  static const std::string none;
+  return impl_->tls ? impl_->tls->certificate_pem : none;
+}
+
+const std::string& server::certificate_fingerprint() const {
+  static const std::string none;
+  return impl_->tls ? impl_->tls->fingerprint : none;
 }
 
 void server::run() {

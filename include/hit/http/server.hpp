@@ -33,6 +33,15 @@
 // Of early, reset, hangup, garbage and upgrade only the first in that order acts; delay applies
 // before any of them.
 //
+// Over TLS (server_config::tls) every knob means the same, with the TLS close spelled out. A
+// close the response announces (close=1, Connection: close from the client, early=1, garbage=1,
+// and the end of upgrade=1) sends close_notify, then FIN: a proper TLS close, without waiting for
+// the client's close_notify. drop=1, halfclose=1 and hangup=1 close the TCP connection without
+// close_notify, because that is how an idle keep-alive timeout looks to a client in practice,
+// and what a client's resend-on-a-stale-connection logic meets; the client's TLS layer sees an
+// unexpected EOF. reset=1 sends RST, no alert. halfclose=1 and early=1 discard what arrives after
+// their FIN as raw TCP bytes, undecrypted. A failed handshake closes the connection.
+//
 // Meant for loopback tests and demos, not for production traffic.
 
 #include <chrono>
@@ -49,6 +58,23 @@ namespace hit::http {
 // The largest body the server builds, for size= and server_config::body_size alike.
 inline constexpr std::size_t max_body_size = std::size_t{1} << 30;
 
+// HTTPS: TLS 1.2 and 1.3 (ECDHE key exchange only), ALPN "http/1.1" chosen when a client offers
+// it, session tickets so that clients can resume.
+struct tls_settings {
+  bool enabled = false;  // false: plain HTTP, and the rest is ignored
+  // The certificate chain (leaf first) and its private key, PEM files, unencrypted key. Both or
+  // neither; neither: a self-signed certificate made in memory at startup, for localhost,
+  // 127.0.0.1 and ::1 (ECDSA P-256, valid from an hour ago for 30 days).
+  std::string cert_file;
+  std::string key_file;
+  // Not empty: clients must present a certificate that verifies against the CA certificates in
+  // this PEM file (mutual TLS); a client without one fails the handshake.
+  std::string client_ca_file;
+  // Not empty, with the self-signed certificate only: the certificate is written here as PEM,
+  // for a client to trust (curl --cacert). The key never leaves memory.
+  std::string write_cert_file;
+};
+
 struct server_config {
   std::string address = "127.0.0.1";
   std::string port = "0";  // 0: an ephemeral port; local_address() tells which
@@ -60,6 +86,7 @@ struct server_config {
   // the end of that window. pause_for = 0: no stall.
   std::chrono::nanoseconds pause_at{0};
   std::chrono::nanoseconds pause_for{0};
+  tls_settings tls;
 };
 
 // What a request's query string asks of the server. Unknown keys are ignored; bad values fall
@@ -84,16 +111,30 @@ knobs parse_knobs(std::string_view target);
 
 class server {
  public:
-  // Binds and listens. Fails with one line (a bad address or port, a body_size above
-  // max_body_size, or the bind/listen error, e.g. "cannot listen on 127.0.0.1:80: Permission
-  // denied"); never throws for those.
+  // make(), then open(): a server listening, or the first failure.
   static result<std::unique_ptr<server>> listen(const server_config& cfg);
+
+  // Everything but the network: checks cfg and sets up TLS (loads the certificate chain, key
+  // and client CAs, or makes the self-signed certificate and writes it to write_cert_file).
+  // Fails with one line: a bad address or port, a body_size above max_body_size, or a TLS file
+  // that cannot be read, holds no PEM certificate or key, or a key that does not match the
+  // certificate, e.g. "cannot read the certificate file 'c.pem': No such file or directory".
+  // Never throws for those. Bad input all of them, told apart from open()'s failures.
+  static result<std::unique_ptr<server>> make(const server_config& cfg);
+  // Binds and listens; call once, before run(). Fails with one line, e.g. "cannot listen on
+  // 127.0.0.1:80: Permission denied"; never throws for that.
+  result<void> open();
+
   ~server();
   server(const server&) = delete;
   server& operator=(const server&) = delete;
 
-  // "127.0.0.1:PORT", or "[::1]:PORT" for IPv6.
+  // "127.0.0.1:PORT", or "[::1]:PORT" for IPv6. After open().
   [[nodiscard]] std::string local_address() const;
+  // With TLS: the leaf certificate served, as PEM, and its SHA-256 fingerprint as `openssl x509
+  // -fingerprint -sha256` prints it ("AB:CD:...", 32 pairs). Empty without TLS.
+  [[nodiscard]] const std::string& certificate_pem() const;
+  [[nodiscard]] const std::string& certificate_fingerprint() const;
 
   // Serves until stop(). Blocks the calling thread (and uses cfg.threads threads in all).
   void run();

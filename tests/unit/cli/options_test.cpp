@@ -87,6 +87,42 @@ TEST(options, serve_subcommand) {
   EXPECT_EQ(p.serve.threads, 2u);
 }
 
+TEST(options, serve_tls) {
+  const auto plain = parse({"serve"});
+  ASSERT_EQ(plain.what, parsed::action::serve) << plain.message;
+  EXPECT_FALSE(plain.serve.tls.enabled);
+
+  const auto self_signed = parse({"serve", "--tls", "--write-cert", "c.pem"});
+  ASSERT_EQ(self_signed.what, parsed::action::serve) << self_signed.message;
+  EXPECT_TRUE(self_signed.serve.tls.enabled);
+  EXPECT_EQ(self_signed.serve.tls.write_cert_file, "c.pem");
+  EXPECT_EQ(self_signed.serve.tls.cert_file, "");
+
+  const auto files = parse(
+      {"serve", "--tls", "--cert", "c.pem", "--key", "k.pem", "--require-client-cert", "ca.pem"});
+  ASSERT_EQ(files.what, parsed::action::serve) << files.message;
+  EXPECT_EQ(files.serve.tls.cert_file, "c.pem");
+  EXPECT_EQ(files.serve.tls.key_file, "k.pem");
+  EXPECT_EQ(files.serve.tls.client_ca_file, "ca.pem");
+}
+
+TEST(options, serve_tls_options_that_do_not_go_together) {
+  for (auto args : std::vector<std::vector<const char*>>{
+           {"serve", "--cert", "c.pem", "--key", "k.pem"},
+           {"serve", "--write-cert", "c.pem"},
+           {"serve", "--require-client-cert", "ca.pem"},
+           {"serve", "--tls", "--cert", "c.pem"},
+           {"serve", "--tls", "--key", "k.pem"},
+           {"serve", "--tls", "--cert", "c.pem", "--key", "k.pem", "--write-cert", "w.pem"},
+           {"serve", "--tls", "--write-cert", ""}}) {
+    const auto p = parse(args);
+    EXPECT_EQ(p.what, parsed::action::exit);
+    EXPECT_EQ(p.exit_code, 2);
+    ASSERT_FALSE(p.message.empty());
+    EXPECT_EQ(p.message.find('\n'), p.message.size() - 1) << p.message;
+  }
+}
+
 TEST(options, errors_are_one_line_with_exit_code_2) {
   for (auto args : std::vector<std::vector<const char*>>{{},
                                                          {"-n", "-1", "http://h/"},

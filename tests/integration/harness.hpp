@@ -184,7 +184,7 @@ class server {
     std::vector<std::string> args = {HIT_EXE, "serve", "--listen", "127.0.0.1:0"};
     args.insert(args.end(), extra.begin(), extra.end());
     c_ = spawn(args);
-    // First line: "listening on http://127.0.0.1:PORT/".
+    // First line: "listening on http://127.0.0.1:PORT/" (https:// with --tls).
     std::string line;
     const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (line.find('\n') == std::string::npos) {
@@ -198,7 +198,7 @@ class server {
         line.append(ch, static_cast<std::size_t>(n));
       }
     }
-    const auto at = line.find("http://");
+    const auto at = line.find("http");
     url_ = line.substr(at, line.find('\n') - at);
   }
   ~server() {
@@ -208,7 +208,7 @@ class server {
   server(const server&) = delete;
   server& operator=(const server&) = delete;
 
-  // "http://127.0.0.1:PORT/" + path_and_query (without the leading slash).
+  // "http://127.0.0.1:PORT/" (or https://) + path_and_query (without the leading slash).
   [[nodiscard]] std::string url(const std::string& rest = "") const { return url_ + rest; }
 
  private:

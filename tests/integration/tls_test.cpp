@@ -242,3 +242,80 @@ TEST(tls, a_server_that_never_answers_the_handshake_times_out_within_t) {
   EXPECT_EQ(j["errors_by_kind"]["connect_timeout"], 2) << r.out;
   EXPECT_LT(r.seconds, 5.0);
 }
+
+// Against `hit serve --tls`, with the certificate it made and wrote for us.
+class tls_serve : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    cert_ = (fs::temp_directory_path() / ("hit-serve-cert-" + std::to_string(getpid()) + ".pem"))
+                .string();
+    srv_ = std::make_unique<hit::test::server>(
+        std::vector<std::string>{"--tls", "--write-cert", cert_});
+  }
+  void TearDown() override {
+    srv_.reset();
+    fs::remove(cert_);
+  }
+  std::string cert_;
+  std::unique_ptr<hit::test::server> srv_;
+};
+
+TEST_F(tls_serve, its_own_certificate_is_refused_until_trusted) {
+  const auto refused = run_hit({"-n", "5", "-c", "1", srv_->url()});
+  EXPECT_EQ(refused.exit_code, 1) << refused.err;
+  EXPECT_NE(refused.err.find("self-signed certificate"), std::string::npos) << refused.err;
+  const auto trusted = run_json({"-n", "300", "-c", "3", "--cacert", cert_, srv_->url()});
+  EXPECT_EQ(trusted["errors"], 0);
+  EXPECT_EQ(trusted["status_codes"]["200"], 300);
+  const auto insecure = run_json({"-n", "30", "-c", "3", "-k", srv_->url()});
+  EXPECT_EQ(insecure["status_codes"]["200"], 30);
+}
+
+// A server that closes kept-alive connections without close_notify (drop=1: what an idle
+// timeout looks like): each next request meets a stale connection and is resent once, on a
+// connection that resumes the session.
+TEST_F(tls_serve, a_close_without_close_notify_is_the_stale_keep_alive_case) {
+  const auto j = run_json({"-n", "100", "-c", "1", "--cacert", cert_, srv_->url("?drop=1")});
+  EXPECT_EQ(j["errors"], 0) << j.dump();
+  EXPECT_EQ(j["status_codes"]["200"], 100);
+  EXPECT_GE(j["retries"].get<int>(), 90) << j.dump();
+  EXPECT_GE(j["tls"]["resumed_handshakes"].get<int>(), 90) << j["tls"].dump();
+}
+
+TEST_F(tls_serve, faults_over_tls_are_counted_by_kind) {
+  auto j = run_json({"-n", "20", "-c", "2", "-k", srv_->url("?reset=1")});
+  EXPECT_EQ(j["errors_by_kind"]["reset"], 20) << j.dump();
+  j = run_json({"-n", "20", "-c", "2", "-k", srv_->url("?garbage=1")});
+  EXPECT_EQ(j["errors_by_kind"]["malformed"], 20) << j.dump();
+  j = run_json({"-n", "20", "-c", "2", "-k", srv_->url("?status=503&size=20000&chunked=1")});
+  EXPECT_EQ(j["status_codes"]["503"], 20) << j.dump();
+  EXPECT_GT(j["bytes"].get<std::uint64_t>(), 20u * 20000);
+  j = run_json({"-n", "10", "-c", "2", "-t", "300ms", "-k", srv_->url("?delay=2s")});
+  EXPECT_EQ(j["errors_by_kind"]["timeout"], 10) << j.dump();
+}
+
+TEST(tls_serve_mtls, a_client_certificate_is_required_and_accepted) {
+  const auto dir = fs::temp_directory_path() / ("hit-mtls-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  ASSERT_TRUE(make_pki(dir));
+  {
+    hit::test::server srv({"--tls", "--cert", (dir / "server.pem").string(), "--key",
+                           (dir / "server.key").string(), "--require-client-cert",
+                           (dir / "ca.pem").string()});
+    auto u = srv.url();
+    u.replace(u.find("127.0.0.1"), 9, "localhost");
+    const auto ca = (dir / "ca.pem").string();
+    const auto without = run_hit({"-n", "5", "-c", "1", "--cacert", ca, u, "-o", "json"});
+    const auto jw = nlohmann::json::parse(without.out);
+    // TLS 1.3: the server's refusal arrives after the client's handshake completed, as an
+    // alert on the first read: an error of kind tls for every request.
+    EXPECT_EQ(jw["errors"], 5) << without.out;
+    EXPECT_EQ(jw["errors_by_kind"]["tls"], 5) << without.out;
+    const auto with =
+        run_json({"-n", "200", "-c", "2", "--cacert", ca, "--cert", (dir / "client.pem").string(),
+                  "--key", (dir / "client.key").string(), u});
+    EXPECT_EQ(with["errors"], 0);
+    EXPECT_EQ(with["status_codes"]["200"], 200);
+  }
+  fs::remove_all(dir);
+}

@@ -1,7 +1,7 @@
 #pragma once
 // scaling_rule: when an elastic set of workers grows and shrinks. One rule, written once, for
 // every elastic set in hit: the threads of flow::elastic_pool and the connections of the
-// engine's open model (src/http/load_test.cpp).
+// engine's open model (src/http/open_pool.cpp).
 //
 //   grow:    work that finds no idle worker (and no worker already starting for it) starts one,
 //            up to `max`;

@@ -146,9 +146,25 @@ TEST(hit, text_report_has_every_section) {
   const auto r = run_hit({"-n", "200", "-c", "4", s.url()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   for (const char* part : {"Requests:", "Success ratio:", "Requests/sec:", "Latency:", "p99.9",
-                           "Latency histogram", "Status codes:", "[200] 200 responses"})
+                           "Latency histogram", "Status codes:", "[200] 200 responses",
+                           "Timing breakdown", "DNS lookup", "Connect", "TTFB"})
     EXPECT_NE(r.out.find(part), std::string::npos) << part << "\n" << r.out;
+  EXPECT_EQ(r.out.find("TLS handshake"), std::string::npos) << "no TLS over http\n" << r.out;
   EXPECT_TRUE(r.err.empty()) << "no progress line when stderr is not a terminal: " << r.err;
+}
+
+// The timing breakdown in JSON: one connect per connection, one TTFB per response, each no
+// longer than the request it belongs to.
+TEST(hit, json_timing_breakdown_counts_what_it_measures) {
+  server s;
+  const auto j = run_json({"-n", "300", "-c", "3", s.url("?delay=20ms")});
+  EXPECT_EQ(j["connections"]["opened"], 3);
+  EXPECT_GT(j["connect_s"]["p50"].get<double>(), 0.0);
+  // The server waits 20 ms before its first byte: every TTFB includes it.
+  EXPECT_GE(j["ttfb_s"]["fastest"].get<double>(), 0.019) << j["ttfb_s"].dump();
+  EXPECT_LE(j["ttfb_s"]["slowest"].get<double>(), j["latency_s"]["slowest"].get<double>());
+  EXPECT_GT(j["dns_s"].get<double>(), 0.0);
+  EXPECT_EQ(j["tls"]["full_handshakes"], 0);
 }
 
 TEST(hit, a_stale_keepalive_connection_is_retried_once_not_counted_as_an_error) {

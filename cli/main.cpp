@@ -224,12 +224,14 @@ int run(cli::run_options o) {
     return cli::exit_failure;
   }
   if (interrupted) return cli::exit_interrupted;
-  if (s.connections_opened == 0 && s.error_count(stats::error_kind::tls) > 0) {
-    std::fprintf(stderr, "hit: TLS handshake with %s:%s failed: %s%s\n", o.target.host.c_str(),
-                 o.target.port.c_str(), printable(test.tls_failure()).c_str(),
-                 o.tls.verify ? " (use --cacert FILE to trust the server's issuer, or -k to skip "
-                                "verification)"
-                              : "");
+  // Every request failed in TLS (the handshake, or the server's refusal right after it): the
+  // run could not be done; say why.
+  if (s.requests > 0 && s.error_count(stats::error_kind::tls) == s.requests) {
+    const auto f = test.first_tls_failure();
+    std::fprintf(stderr, "hit: TLS handshake with %s:%s failed: %s%s%s%s\n",
+                 printable(o.target.host).c_str(), o.target.port.c_str(),
+                 printable(f.reason).c_str(), f.hint.empty() ? "" : " (", f.hint.c_str(),
+                 f.hint.empty() ? "" : ")");
     return cli::exit_failure;
   }
   if (s.requests > 0 && s.error_count(stats::error_kind::refused) == s.requests) {

@@ -36,7 +36,7 @@ Examples:
 Exit codes:
   0    the run finished (HTTP error statuses are results, not failures)
   1    the run could not be done (host not found, every connection refused, every
-       TLS handshake failed, ...),
+       request failed in TLS, ...),
        or the report could not be written
   2    bad options or input
   130  interrupted (Ctrl-C or SIGTERM): the report covers what was done

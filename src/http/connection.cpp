@@ -135,7 +135,7 @@ void connection::on_connect(const boost::system::error_code& ec) {
 void connection::on_handshake(const boost::system::error_code& ec) {
   if (timed_out_) return connect_failed(stats::error_kind::connect_timeout);
   if (ec) {
-    loop_.tls_failed(transport_.failure_reason());
+    loop_.tls_failed(transport_.failure());
     transport_.close();
     return connect_failed(stats::error_kind::tls);
   }
@@ -274,6 +274,11 @@ void connection::on_read(const boost::system::error_code& ec, std::size_t n) {
     close_socket();
     return settle();
   }
+  // A TLS error before any response on this connection: the server refused it at the end of
+  // the handshake (TLS 1.3: an alert such as certificate required, on the first read).
+  if (ec && served_ == 0 && session_.current().bytes_in == 0 &&
+      classify(ec, false) == stats::error_kind::tls)
+    loop_.tls_failed(transport_.failure());
   if (ec == asio::error::eof) {
     const auto st = session_.eof();
     if (st == parse_status::done) return complete();

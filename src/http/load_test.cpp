@@ -1,5 +1,8 @@
 #include "hit/http/load_test.hpp"
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <condition_variable>
 #include <exception>
 #include <limits>
@@ -105,6 +108,13 @@ void load_test::start() {
   for (unsigned i = 0; i < n; ++i) {
     const unsigned share_i = share(i);
     s.threads.emplace_back([this, i, share_i] {
+      // OpenSSL writes with write(2), which raises SIGPIPE on a connection the peer has reset
+      // (Asio's own sends pass MSG_NOSIGNAL): blocked on the loop threads, the write fails with
+      // EPIPE instead, and the connection's error handling decides (a stale connection: resent).
+      sigset_t pipe;
+      sigemptyset(&pipe);
+      sigaddset(&pipe, SIGPIPE);
+      pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
       std::exception_ptr err;
       try {
         impl_->loops[i]->run(share_i);
@@ -149,9 +159,9 @@ stats::summary load_test::join() {
   return total;
 }
 
-std::string load_test::tls_failure() const {
+tls_failure load_test::first_tls_failure() const {
   for (const auto& l : impl_->loops)
-    if (!l->first_tls_failure.empty()) return l->first_tls_failure;
+    if (!l->first_tls_failure.reason.empty()) return l->first_tls_failure;
   return {};
 }
 

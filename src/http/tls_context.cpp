@@ -69,12 +69,13 @@ result<std::unique_ptr<tls_context>> tls_context::create(const tls_options& o) {
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
     if (SSL_CTX_set_default_verify_paths(ctx) != 1)
       return failure{"cannot load the system trust store: " + last_error()};
-    if (!o.ca_file.empty() && SSL_CTX_load_verify_locations(ctx, o.ca_file.c_str(), nullptr) != 1)
-      return failure{"--cacert '" + printable(o.ca_file) +
-                     "': cannot load a PEM certificate: " + last_error()};
   } else {
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
   }
+  // Loaded with -k too, so that a file that cannot be used is an error whatever else is given.
+  if (!o.ca_file.empty() && SSL_CTX_load_verify_locations(ctx, o.ca_file.c_str(), nullptr) != 1)
+    return failure{"--cacert '" + printable(o.ca_file) +
+                   "': cannot load a PEM certificate: " + last_error()};
   if (!o.cert_file.empty()) {
     if (SSL_CTX_use_certificate_chain_file(ctx, o.cert_file.c_str()) != 1)
       return failure{"--cert '" + printable(o.cert_file) +
@@ -124,15 +125,20 @@ SSL* tls_context::new_ssl(const std::string& host, session_cache& cache) const {
   return ssl;
 }
 
-std::string tls_failure_reason(SSL* ssl, unsigned long err) {
-  if (ssl != nullptr) {
+tls_failure describe_tls_failure(SSL* ssl, unsigned long err) {
+  if (ssl != nullptr && SSL_get_verify_mode(ssl) != SSL_VERIFY_NONE) {
     const long v = SSL_get_verify_result(ssl);
     if (v != X509_V_OK)
-      return std::string("certificate verify failed: ") + X509_verify_cert_error_string(v);
+      return {std::string("certificate verify failed: ") + X509_verify_cert_error_string(v),
+              "use --cacert FILE to trust the server's issuer, or -k to skip verification"};
   }
-  if (err == 0) return "the server closed the connection during the handshake";
+  if (err == 0) return {"the server closed the connection during the handshake", {}};
   const char* reason = ERR_reason_error_string(err);
-  return reason ? reason : "error " + std::to_string(err);
+  tls_failure f{reason ? reason : "error " + std::to_string(err), {}};
+  const int r = ERR_GET_REASON(err);
+  if (r == SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED || r == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE)
+    f.hint = "the server asks for a client certificate: --cert FILE --key FILE";
+  return f;
 }
 
 }  // namespace hit::http::detail

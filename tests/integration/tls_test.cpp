@@ -196,7 +196,8 @@ TEST_F(tls_nginx, bad_client_certificate_files_are_usage_errors_before_any_traff
            {"--cert", "/nonexistent.pem", "--key", file("client.key")},
            {"--cert", file("client.pem"), "--key", "/nonexistent.key"},
            {"--cert", file("client.pem"), "--key", file("other.key")},
-           {"--cacert", "/nonexistent-ca.pem"}}) {
+           {"--cacert", "/nonexistent-ca.pem"},
+           {"-k", "--cacert", "/nonexistent-ca.pem"}}) {
     auto a = args;
     a.insert(a.end(), {"-n", "5", mtls_url()});
     const auto r = run_hit(a);
@@ -282,6 +283,32 @@ TEST_F(tls_serve, a_close_without_close_notify_is_the_stale_keep_alive_case) {
   EXPECT_GE(j["tls"]["resumed_handshakes"].get<int>(), 90) << j["tls"].dump();
 }
 
+// A request written in several TLS records (a body over 4 KiB) to a connection the server has
+// closed: the second write meets a reset connection. It must be resent, not kill hit with
+// SIGPIPE (OpenSSL writes with write(2), without MSG_NOSIGNAL).
+TEST_F(tls_serve, a_large_request_on_a_closed_connection_is_resent_not_a_sigpipe) {
+  const hit::test::temp_file body("tls_body", 1, 'b');
+  for (const std::vector<std::string>& mode :
+       {std::vector<std::string>{}, std::vector<std::string>{"--rps", "50"}}) {
+    std::vector<std::string> args = {"-n",
+                                     "30",
+                                     "-c",
+                                     "1",
+                                     "-m",
+                                     "POST",
+                                     "-D",
+                                     body.path(),
+                                     "--cacert",
+                                     cert_,
+                                     srv_->url("?drop=1")};
+    args.insert(args.end(), mode.begin(), mode.end());
+    const auto j = run_json(args);
+    EXPECT_EQ(j["errors"], 0) << j.dump();
+    EXPECT_EQ(j["status_codes"]["200"], 30);
+    EXPECT_GE(j["retries"].get<int>(), 25) << j.dump();
+  }
+}
+
 TEST_F(tls_serve, faults_over_tls_are_counted_by_kind) {
   auto j = run_json({"-n", "20", "-c", "2", "-k", srv_->url("?reset=1")});
   EXPECT_EQ(j["errors_by_kind"]["reset"], 20) << j.dump();
@@ -308,9 +335,14 @@ TEST(tls_serve_mtls, a_client_certificate_is_required_and_accepted) {
     const auto without = run_hit({"-n", "5", "-c", "1", "--cacert", ca, u, "-o", "json"});
     const auto jw = nlohmann::json::parse(without.out);
     // TLS 1.3: the server's refusal arrives after the client's handshake completed, as an
-    // alert on the first read: an error of kind tls for every request.
+    // alert on the first read: an error of kind tls for every request, so the run could not be
+    // done (exit 1), and the message says what would help.
     EXPECT_EQ(jw["errors"], 5) << without.out;
     EXPECT_EQ(jw["errors_by_kind"]["tls"], 5) << without.out;
+    EXPECT_EQ(without.exit_code, 1) << without.err;
+    EXPECT_NE(without.err.find("certificate required"), std::string::npos) << without.err;
+    EXPECT_NE(without.err.find("--cert FILE --key FILE"), std::string::npos) << without.err;
+    EXPECT_EQ(without.err.find("--cacert"), std::string::npos) << without.err;
     const auto with =
         run_json({"-n", "200", "-c", "2", "--cacert", ca, "--cert", (dir / "client.pem").string(),
                   "--key", (dir / "client.key").string(), u});

@@ -86,7 +86,8 @@ class load_test {
   // Blocking. Fails with the resolver's message. Call before start(), from the owning thread.
   result<void> resolve();
 
-  // Starts the event-loop threads and returns. Call once, after a successful resolve().
+  // Starts the event-loop threads and returns. Call once, after a successful resolve(). The
+  // loop threads block SIGPIPE (a TLS write to a reset connection would raise it).
   void start();
 
   // Stops sending new requests; requests in flight finish or time out. Any thread, any number
@@ -106,8 +107,9 @@ class load_test {
   stats::summary join();
 
   // After join: why the first failed TLS handshake failed, in OpenSSL's words ("certificate
-  // verify failed: self-signed certificate"); empty when none failed.
-  [[nodiscard]] std::string tls_failure() const;
+  // verify failed: self-signed certificate"), with a hint when an option would help; empty
+  // when none failed.
+  [[nodiscard]] tls_failure first_tls_failure() const;
 
  private:
   struct impl;

@@ -21,4 +21,12 @@ struct tls_options {
   bool resume = true;         // false: every handshake is a full one (--no-tls-resume)
 };
 
+// Why a TLS handshake failed: OpenSSL's reason ("certificate verify failed: self-signed
+// certificate", "tlsv13 alert certificate required") and, when an option would help, a hint
+// naming it. Empty when none failed.
+struct tls_failure {
+  std::string reason;
+  std::string hint;
+};
+
 }  // namespace hit::http

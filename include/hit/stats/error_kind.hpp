@@ -11,12 +11,12 @@ namespace hit::stats {
 
 enum class error_kind : std::uint8_t {
   refused,          // connect() was refused: nothing listens on the port
-  connect_timeout,  // connect() did not finish within the request timeout
+  connect_timeout,  // connect() (and the TLS handshake) did not finish within the timeout
   timeout,          // connected, but the response did not complete within the request timeout
   reset,            // the peer reset the connection (RST, EPIPE) before the response completed
   closed,           // the peer closed the connection cleanly before the response completed
   malformed,        // the response was not valid HTTP/1.1 (or its header was too large)
-  tls,              // the TLS handshake failed (certificate not verified, no TLS spoken, alert)
+  tls,              // TLS failed: the handshake, a refusal alert right after it, a bad record
   other,            // any other socket error (unreachable network, out of descriptors, ...)
 };
 // (A host that does not resolve is no error kind: the host is resolved once, before the run,

@@ -70,9 +70,10 @@ struct event_loop {
                      std::chrono::milliseconds wait);
   // It has ended (closed model); the last one ends the loop.
   void worker_done();
-  // A TLS handshake failed for this reason (the first is kept, for the run's message).
-  void tls_failed(std::string reason) {
-    if (first_tls_failure.empty()) first_tls_failure = std::move(reason);
+  // A TLS handshake failed, or the server refused the connection right after it (TLS 1.3
+  // sends a refusal as an alert on the first read): the first is kept, for the run's message.
+  void tls_failed(tls_failure f) {
+    if (first_tls_failure.reason.empty()) first_tls_failure = std::move(f);
   }
 
   // Takes the next request to send, if any: its due time (meaningful when paced), or nullopt
@@ -105,7 +106,7 @@ struct event_loop {
   timer_type end_timer;                // the -z duration
   std::chrono::nanoseconds sweep_interval{};
   stats::summary summary;
-  std::string first_tls_failure;
+  tls_failure first_tls_failure;
   published_counters published;
   alignas(64) std::atomic<bool> stop_requested{false};  // any thread -> this loop
 

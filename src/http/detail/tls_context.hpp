@@ -55,8 +55,9 @@ class tls_context {
   bool resume_ = true;
 };
 
-// OpenSSL's reason for the most recent failure on this thread, e.g. "wrong version number",
-// or for a verification failure, the verifier's, e.g. "self-signed certificate".
-std::string tls_failure_reason(SSL* ssl, unsigned long err);
+// Why a handshake on `ssl` failed with OpenSSL error `err` (0: the server closed the
+// connection): the verifier's reason when verification was on and failed ("self-signed
+// certificate"), otherwise OpenSSL's ("wrong version number"); with a hint when an option helps.
+tls_failure describe_tls_failure(SSL* ssl, unsigned long err);
 
 }  // namespace hit::http::detail

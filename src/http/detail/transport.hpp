@@ -72,7 +72,8 @@ class transport {
     const std::size_t n = socket_.available(ec);
     if (ec) return idle_state::data;  // treated as unusable, as bytes would be
     if (!tls_) return n == 0 ? idle_state::quiet : idle_state::data;
-    if (n == 0 && SSL_pending(ssl_) == 0) return idle_state::quiet;
+    // (SSL_has_pending: records OpenSSL read ahead but has not processed count too.)
+    if (n == 0 && SSL_has_pending(ssl_) == 0) return idle_state::quiet;
     // A TLS 1.3 server sends its session tickets after the handshake, and close_notify or an
     // alert before it closes: records, but no data. One non-blocking read tells them apart.
     char byte = 0;
@@ -95,16 +96,17 @@ class transport {
       return post(std::forward<Handler>(h), make_error(SSL_ERROR_SSL));
     boost::system::error_code ignored;
     socket_.non_blocking(true, ignored);
+    auto alloc = asio::get_associated_allocator(h);
     run([this] { return SSL_connect(ssl_); },
-        [h = std::forward<Handler>(h)](const boost::system::error_code& ec, std::size_t) mutable {
-          h(ec);
-        },
-        asio::get_associated_allocator(h));
+        asio::bind_allocator(alloc,
+                             [h = std::forward<Handler>(h)](const boost::system::error_code& ec,
+                                                            std::size_t) mutable { h(ec); }),
+        alloc);
   }
   // The last handshake resumed a session (TLS only).
   [[nodiscard]] bool resumed() const noexcept { return ssl_ && SSL_session_reused(ssl_) == 1; }
   // Why the last handshake failed, in OpenSSL's words (TLS only).
-  [[nodiscard]] std::string failure_reason() const { return tls_failure_reason(ssl_, last_error_); }
+  [[nodiscard]] tls_failure failure() const { return describe_tls_failure(ssl_, last_error_); }
 
   // Reads some bytes. Handler: void(error_code, std::size_t); eof at the end of the stream.
   template <class Handler>

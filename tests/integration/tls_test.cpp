@@ -245,7 +245,7 @@ TEST(tls, a_server_that_never_answers_the_handshake_times_out_within_t) {
 }
 
 // Against `hit serve --tls`, with the certificate it made and wrote for us.
-class tls_serve : public ::testing::Test {
+class hit_to_serve_tls : public ::testing::Test {
  protected:
   void SetUp() override {
     cert_ = (fs::temp_directory_path() / ("hit-serve-cert-" + std::to_string(getpid()) + ".pem"))
@@ -261,7 +261,7 @@ class tls_serve : public ::testing::Test {
   std::unique_ptr<hit::test::server> srv_;
 };
 
-TEST_F(tls_serve, its_own_certificate_is_refused_until_trusted) {
+TEST_F(hit_to_serve_tls, its_own_certificate_is_refused_until_trusted) {
   const auto refused = run_hit({"-n", "5", "-c", "1", srv_->url()});
   EXPECT_EQ(refused.exit_code, 1) << refused.err;
   EXPECT_NE(refused.err.find("self-signed certificate"), std::string::npos) << refused.err;
@@ -275,7 +275,7 @@ TEST_F(tls_serve, its_own_certificate_is_refused_until_trusted) {
 // A server that closes kept-alive connections without close_notify (drop=1: what an idle
 // timeout looks like): each next request meets a stale connection and is resent once, on a
 // connection that resumes the session.
-TEST_F(tls_serve, a_close_without_close_notify_is_the_stale_keep_alive_case) {
+TEST_F(hit_to_serve_tls, a_close_without_close_notify_is_the_stale_keep_alive_case) {
   const auto j = run_json({"-n", "100", "-c", "1", "--cacert", cert_, srv_->url("?drop=1")});
   EXPECT_EQ(j["errors"], 0) << j.dump();
   EXPECT_EQ(j["status_codes"]["200"], 100);
@@ -286,7 +286,7 @@ TEST_F(tls_serve, a_close_without_close_notify_is_the_stale_keep_alive_case) {
 // A request written in several TLS records (a body over 4 KiB) to a connection the server has
 // closed: the second write meets a reset connection. It must be resent, not kill hit with
 // SIGPIPE (OpenSSL writes with write(2), without MSG_NOSIGNAL).
-TEST_F(tls_serve, a_large_request_on_a_closed_connection_is_resent_not_a_sigpipe) {
+TEST_F(hit_to_serve_tls, a_large_request_on_a_closed_connection_is_resent_not_a_sigpipe) {
   const hit::test::temp_file body("tls_body", 1, 'b');
   for (const std::vector<std::string>& mode :
        {std::vector<std::string>{}, std::vector<std::string>{"--rps", "50"}}) {
@@ -309,7 +309,7 @@ TEST_F(tls_serve, a_large_request_on_a_closed_connection_is_resent_not_a_sigpipe
   }
 }
 
-TEST_F(tls_serve, faults_over_tls_are_counted_by_kind) {
+TEST_F(hit_to_serve_tls, faults_over_tls_are_counted_by_kind) {
   auto j = run_json({"-n", "20", "-c", "2", "-k", srv_->url("?reset=1")});
   EXPECT_EQ(j["errors_by_kind"]["reset"], 20) << j.dump();
   j = run_json({"-n", "20", "-c", "2", "-k", srv_->url("?garbage=1")});
@@ -321,7 +321,7 @@ TEST_F(tls_serve, faults_over_tls_are_counted_by_kind) {
   EXPECT_EQ(j["errors_by_kind"]["timeout"], 10) << j.dump();
 }
 
-TEST(tls_serve_mtls, a_client_certificate_is_required_and_accepted) {
+TEST(hit_to_serve_tls_mtls, a_client_certificate_is_required_and_accepted) {
   const auto dir = fs::temp_directory_path() / ("hit-mtls-" + std::to_string(getpid()));
   fs::create_directories(dir);
   ASSERT_TRUE(make_pki(dir));

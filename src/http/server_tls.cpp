@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "detail/openssl.hpp"
+#include "detail/pem.hpp"
 #include "detail/self_signed.hpp"
 #include "hit/printable.hpp"
 
@@ -18,111 +19,27 @@ namespace {
 
 namespace ssl = boost::asio::ssl;
 
-// Certificates, keys and CA bundles are small; anything larger is not one (a device, a log).
-constexpr std::size_t max_pem_file = std::size_t{1} << 20;
-
 // Lets a client resume a session a connection of this server made (OpenSSL refuses to resume
 // without one once client certificates are verified).
 constexpr unsigned char session_id_context[] = "hit serve";
 
-std::string quoted(const std::string& path) {
-  // Appended rather than "'" + printable(path): GCC 12 at -O3 warns (a false stringop-overflow)
-  // on inserting before a temporary string.
-  std::string q = "'";
-  q += printable(path);
-  q += '\'';
-  return q;
-}
-
-// PEM may be encrypted; a server has no one to ask for the passphrase, so it is never asked for.
-int no_passphrase(char*, int, int, void*) {
-  return 0;
-}
-
-result<std::string> read_pem_file(const std::string& path, const char* what) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr)
-    return failure{std::string("cannot read ") + what + " " + quoted(path) + ": " +
-                   std::strerror(errno)};
-  std::string text;
-  char buf[16384];
-  std::size_t n = 0;
-  while (text.size() <= max_pem_file && (n = std::fread(buf, 1, sizeof buf, f)) > 0)
-    text.append(buf, n);
-  const int err = std::ferror(f) != 0 ? errno : 0;
-  std::fclose(f);
-  if (err != 0)
-    return failure{std::string("cannot read ") + what + " " + quoted(path) + ": " +
-                   std::strerror(err)};
-  if (text.size() > max_pem_file)
-    return failure{std::string(what) + " " + quoted(path) + " is over 1 MiB: not a PEM file"};
-  return text;
-}
-
-// Every certificate in `pem`, in order; empty when the first cannot be read.
-std::vector<x509_ptr> read_certificates(std::string_view pem) {
-  std::vector<x509_ptr> out;
-  const bio_ptr in = memory_bio(pem);
-  while (in) {
-    x509_ptr x(PEM_read_bio_X509(in.get(), nullptr, no_passphrase, nullptr));
-    if (!x) break;
-    out.push_back(std::move(x));
-  }
-  // Reading past the last certificate leaves "no start line" behind.
-  ERR_clear_error();
-  return out;
-}
-
-result<std::vector<x509_ptr>> load_certificates(const std::string& path, const char* what) {
-  auto pem = read_pem_file(path, what);
-  if (!pem) return failure{pem.error()};
-  auto certs = read_certificates(*pem);
-  if (certs.empty())
-    return failure{std::string(what) + " " + quoted(path) +
-                   " holds no PEM certificate (-----BEGIN CERTIFICATE-----)"};
-  return certs;
-}
-
-result<evp_pkey_ptr> load_key(const std::string& path) {
-  auto pem = read_pem_file(path, "the key file");
-  if (!pem) return failure{pem.error()};
-  const bio_ptr in = memory_bio(*pem);
-  evp_pkey_ptr key(in ? PEM_read_bio_PrivateKey(in.get(), nullptr, no_passphrase, nullptr)
-                      : nullptr);
-  if (!key) {
-    ERR_clear_error();
-    return failure{"the key file " + quoted(path) +
-                   " holds no PEM private key, or only an encrypted one"};
-  }
-  return key;
-}
-
 // What the server presents: the leaf, the rest of its chain, and the leaf's key.
-struct identity {
-  std::vector<x509_ptr> chain;  // leaf first
-  evp_pkey_ptr key;
+struct served_identity {
+  identity id;
   std::string leaf_pem;
 };
 
-result<identity> load_identity(const tls_settings& s) {
-  auto chain = load_certificates(s.cert_file, "the certificate file");
-  if (!chain) return failure{chain.error()};
-  auto key = load_key(s.key_file);
-  if (!key) return failure{key.error()};
-  if (X509_check_private_key(chain->front().get(), key->get()) != 1) {
-    ERR_clear_error();
-    return failure{"the key in " + quoted(s.key_file) + " does not match the certificate in " +
-                   quoted(s.cert_file)};
-  }
+result<served_identity> load_served_identity(const tls_settings& s) {
+  auto id = load_identity(s.cert_file, "the certificate file", s.key_file, "the key file");
+  if (!id) return failure{id.error()};
   const bio_ptr out(BIO_new(BIO_s_mem()));
   char* data = nullptr;
   long n = 0;
-  if (!out || PEM_write_bio_X509(out.get(), chain->front().get()) != 1 ||
+  if (!out || PEM_write_bio_X509(out.get(), id->chain.front().get()) != 1 ||
       (n = BIO_get_mem_data(out.get(), &data)) <= 0)
     return failure{"cannot encode the certificate in " + quoted(s.cert_file) + ": " +
                    openssl_error()};
-  return identity{std::move(*chain), std::move(*key),
-                  std::string(data, static_cast<std::size_t>(n))};
+  return served_identity{std::move(*id), std::string(data, static_cast<std::size_t>(n))};
 }
 
 result<void> write_file(const std::string& path, const std::string& text) {
@@ -137,20 +54,18 @@ result<void> write_file(const std::string& path, const std::string& text) {
   return {};
 }
 
-result<identity> self_signed(const tls_settings& s) {
+result<served_identity> self_signed(const tls_settings& s) {
   auto made = make_self_signed();
   if (!made) return failure{made.error()};
   auto certs = read_certificates(made->certificate_pem);
-  const bio_ptr in = memory_bio(made->private_key_pem);
-  evp_pkey_ptr key(in ? PEM_read_bio_PrivateKey(in.get(), nullptr, no_passphrase, nullptr)
-                      : nullptr);
+  evp_pkey_ptr key = read_key(made->private_key_pem);
   if (certs.empty() || !key)
     return failure{"cannot read back the self-signed certificate: " + openssl_error()};
   if (!s.write_cert_file.empty()) {
     if (auto w = write_file(s.write_cert_file, made->certificate_pem); !w)
       return failure{w.error()};
   }
-  return identity{std::move(certs), std::move(key), std::move(made->certificate_pem)};
+  return served_identity{{std::move(certs), std::move(key)}, std::move(made->certificate_pem)};
 }
 
 // ALPN: "http/1.1" when the client offers it; otherwise no protocol, and the handshake goes on.
@@ -187,8 +102,9 @@ result<server_tls> make_server_tls(const tls_settings& s) {
     return failure{"a certificate file and a key file go together: give both or neither"};
   if (given && !s.write_cert_file.empty())
     return failure{"only a self-signed certificate is written out: not with a certificate file"};
-  auto id = given ? load_identity(s) : self_signed(s);
-  if (!id) return failure{id.error()};
+  auto served = given ? load_served_identity(s) : self_signed(s);
+  if (!served) return failure{served.error()};
+  identity* id = &served->id;
 
   ssl::context context(ssl::context::tls_server);
   SSL_CTX* ctx = context.native_handle();
@@ -221,7 +137,7 @@ result<server_tls> make_server_tls(const tls_settings& s) {
     if (auto r = require_client_certificates(ctx, s.client_ca_file); !r) return failure{r.error()};
   }
   std::string fingerprint = sha256_fingerprint(id->chain.front().get());
-  return server_tls{std::move(context), std::move(id->leaf_pem), std::move(fingerprint)};
+  return server_tls{std::move(context), std::move(served->leaf_pem), std::move(fingerprint)};
 }
 
 }  // namespace hit::http::detail

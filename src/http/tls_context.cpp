@@ -2,23 +2,16 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
 #include <boost/asio/ip/address.hpp>
 
+#include "detail/openssl.hpp"
+#include "detail/pem.hpp"
 #include "hit/printable.hpp"
 
 namespace hit::http::detail {
 namespace {
-
-std::string last_error() {
-  const unsigned long e = ERR_peek_last_error();
-  ERR_clear_error();
-  if (e == 0) return "unknown error";
-  const char* reason = ERR_reason_error_string(e);
-  return reason ? reason : "error " + std::to_string(e);
-}
 
 // The new-session callback: a server's session (ticket) replaces the loop's cached one.
 int on_new_session(SSL* ssl, SSL_SESSION* s) {
@@ -46,7 +39,7 @@ tls_context::~tls_context() {
 result<std::unique_ptr<tls_context>> tls_context::create(const tls_options& o) {
   std::unique_ptr<tls_context> t(new tls_context);
   t->ctx_ = SSL_CTX_new(TLS_client_method());
-  if (t->ctx_ == nullptr) return failure{"cannot create a TLS context: " + last_error()};
+  if (t->ctx_ == nullptr) return failure{"cannot create a TLS context: " + openssl_error()};
   SSL_CTX* ctx = t->ctx_;
   SSL_CTX_set_min_proto_version(ctx, o.min_version == tls_version::v1_3   ? TLS1_3_VERSION
                                      : o.min_version == tls_version::v1_2 ? TLS1_2_VERSION
@@ -68,27 +61,28 @@ result<std::unique_ptr<tls_context>> tls_context::create(const tls_options& o) {
   if (o.verify) {
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
     if (SSL_CTX_set_default_verify_paths(ctx) != 1)
-      return failure{"cannot load the system trust store: " + last_error()};
+      return failure{"cannot load the system trust store: " + openssl_error()};
   } else {
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
   }
   // Loaded with -k too, so that a file that cannot be used is an error whatever else is given.
-  if (!o.ca_file.empty() && SSL_CTX_load_verify_locations(ctx, o.ca_file.c_str(), nullptr) != 1)
-    return failure{"--cacert '" + printable(o.ca_file) +
-                   "': cannot load a PEM certificate: " + last_error()};
+  if (!o.ca_file.empty()) {
+    auto cas = load_certificates(o.ca_file, "--cacert");
+    if (!cas) return failure{cas.error()};
+    for (const auto& ca : *cas)
+      if (X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), ca.get()) != 1)
+        return failure{"--cacert " + quoted(o.ca_file) + ": " + openssl_error()};
+  }
   if (!o.cert_file.empty()) {
-    if (SSL_CTX_use_certificate_chain_file(ctx, o.cert_file.c_str()) != 1)
-      return failure{"--cert '" + printable(o.cert_file) +
-                     "': cannot load a PEM certificate: " + last_error()};
-    const bool key_loaded =
-        SSL_CTX_use_PrivateKey_file(ctx, o.key_file.c_str(), SSL_FILETYPE_PEM) == 1;
-    const bool mismatch = ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH;
-    if (!key_loaded && !mismatch)
-      return failure{"--key '" + printable(o.key_file) +
-                     "': cannot load a PEM private key: " + last_error()};
-    if (mismatch || SSL_CTX_check_private_key(ctx) != 1)
-      return failure{"--key '" + printable(o.key_file) + "' does not match the certificate in '" +
-                     printable(o.cert_file) + "'"};
+    // Read by hit, not by OpenSSL's file loaders, which would prompt for an encrypted key's
+    // passphrase on the terminal.
+    auto id = load_identity(o.cert_file, "--cert", o.key_file, "--key");
+    if (!id) return failure{id.error()};
+    bool used = SSL_CTX_use_certificate(ctx, id->chain.front().get()) == 1 &&
+                SSL_CTX_use_PrivateKey(ctx, id->key.get()) == 1;
+    for (std::size_t i = 1; used && i < id->chain.size(); ++i)
+      used = SSL_CTX_add1_chain_cert(ctx, id->chain[i].get()) == 1;
+    if (!used) return failure{"--cert " + quoted(o.cert_file) + ": " + openssl_error()};
   }
   if (!o.ciphers.empty() && SSL_CTX_set_cipher_list(ctx, o.ciphers.c_str()) != 1)
     return failure{"--ciphers '" + printable(o.ciphers) + "': no cipher OpenSSL knows"};
@@ -132,7 +126,7 @@ tls_failure describe_tls_failure(SSL* ssl, unsigned long err) {
       return {std::string("certificate verify failed: ") + X509_verify_cert_error_string(v),
               "use --cacert FILE to trust the server's issuer, or -k to skip verification"};
   }
-  if (err == 0) return {"the server closed the connection during the handshake", {}};
+  if (err == 0) return {"the server closed or reset the connection during the handshake", {}};
   const char* reason = ERR_reason_error_string(err);
   tls_failure f{reason ? reason : "error " + std::to_string(err), {}};
   const int r = ERR_GET_REASON(err);

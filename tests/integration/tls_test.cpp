@@ -1,14 +1,14 @@
-// hit over TLS against a stock nginx (ssl, one worker) on loopback, with certificates this test
-// makes with the `openssl` command: verification, trust anchors, host names, mutual TLS,
-// session resumption, and the ways a handshake fails. No key material is committed.
+// hit over TLS against a stock nginx (ssl, one worker) on loopback, with certificates made at
+// test time with the `openssl` command (test_pki.hpp): verification, trust anchors, host names,
+// mutual TLS, session resumption, and the ways a handshake fails. No key material is committed.
 
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "../unit/http/test_pki.hpp"
 #include "harness.hpp"
 #include "run_json.hpp"
 
@@ -20,40 +20,14 @@ namespace {
 
 const char* nginx = "/usr/sbin/nginx";
 
-// Runs a shell command under a time bound; true when it exited 0.
-bool sh(const std::string& cmd) {
-  return std::system(("timeout -k 2 30 bash -c '" + cmd + "' >/dev/null 2>&1").c_str()) == 0;
-}
-
-// A CA; a server certificate for DNS:localhost only (so https://127.0.0.1 fails the host
-// check) signed by it; a client certificate signed by it; and a key that matches nothing.
-bool make_pki(const fs::path& d) {
-  const std::string p = d.string() + "/";
-  const std::string ec = "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes ";
-  return sh("cd " + p + " && openssl req -x509 " + ec +
-            "-keyout ca.key -out ca.pem -days 2 -subj /CN=hit-test-ca") &&
-         sh("cd " + p + " && openssl req " + ec +
-            "-keyout server.key -out server.csr -subj /CN=localhost && "
-            "printf \"subjectAltName=DNS:localhost\\n\" > san.ext && "
-            "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
-            "-out server.pem -days 2 -extfile san.ext") &&
-         sh("cd " + p + " && openssl req " + ec +
-            "-keyout client.key -out client.csr -subj /CN=hit-test-client && "
-            "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
-            "-out client.pem -days 2") &&
-         sh("cd " + p +
-            " && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 "
-            "-out other.key");
-}
-
 // nginx serving https on one port, and https with required client certificates on another.
 class tls_nginx : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     if (!fs::exists(nginx)) return;
-    dir_ = fs::temp_directory_path() / ("hit-tls-" + std::to_string(getpid()));
+    pki_ = std::make_unique<hit::test::test_pki>();
+    dir_ = pki_->path("");
     fs::create_directories(dir_ / "logs");
-    if (!make_pki(dir_)) return;
     port_ = hit::test::free_port();
     mtls_port_ = hit::test::free_port();
     const std::string d = dir_.string() + "/";
@@ -62,12 +36,12 @@ class tls_nginx : public ::testing::Test {
         << "error_log " << d << "logs/error.log;\npid " << d << "nginx.pid;\n"
         << "events { worker_connections 1024; }\n"
         << "http { access_log off; keepalive_requests 100000; client_body_temp_path " << d << ";\n"
-        << "  ssl_certificate " << d << "server.pem; ssl_certificate_key " << d << "server.key;\n"
+        << "  ssl_certificate " << d << "named.pem; ssl_certificate_key " << d << "named.key;\n"
         << "  ssl_protocols TLSv1.2 TLSv1.3;\n"
         << "  server { listen 127.0.0.1:" << port_ << " ssl;\n"
         << "    location / { return 200 \"hello over tls\\n\"; } }\n"
         << "  server { listen 127.0.0.1:" << mtls_port_ << " ssl;\n"
-        << "    ssl_verify_client on; ssl_client_certificate " << d << "ca.pem;\n"
+        << "    ssl_verify_client on; ssl_client_certificate " << d << "root.pem;\n"
         << "    location / { return 200 \"hello, client\\n\"; } } }\n";
     srv_ = hit::test::spawn({nginx, "-p", d, "-c", d + "nginx.conf", "-e", "stderr"});
     for (int i = 0; i < 100 && !(hit::test::accepting(port_) && hit::test::accepting(mtls_port_));
@@ -80,7 +54,7 @@ class tls_nginx : public ::testing::Test {
       kill(srv_.pid, SIGTERM);
       hit::test::finish(srv_, std::chrono::seconds(10), [](auto) {});
     }
-    if (!dir_.empty()) fs::remove_all(dir_);
+    pki_.reset();
   }
   void SetUp() override {
     if (!fs::exists(nginx)) GTEST_SKIP() << "nginx is not installed (scripts/setup)";
@@ -92,6 +66,7 @@ class tls_nginx : public ::testing::Test {
   static std::string mtls_url() { return "https://localhost:" + std::to_string(mtls_port_) + "/"; }
   static std::string file(const std::string& name) { return (dir_ / name).string(); }
 
+  static inline std::unique_ptr<hit::test::test_pki> pki_;
   static inline fs::path dir_;
   static inline unsigned short port_ = 0, mtls_port_ = 0;
   static inline hit::test::child srv_;
@@ -117,7 +92,7 @@ TEST_F(tls_nginx, insecure_skips_verification) {
 
 TEST_F(tls_nginx, cacert_verifies_the_server_and_keeps_connections_alive) {
   const auto j =
-      run_json({"-n", "3000", "-c", "10", "--threads", "2", "--cacert", file("ca.pem"), url()});
+      run_json({"-n", "3000", "-c", "10", "--threads", "2", "--cacert", file("root.pem"), url()});
   EXPECT_EQ(j["requests"], 3000);
   EXPECT_EQ(j["errors"], 0);
   EXPECT_EQ(j["status_codes"]["200"], 3000);
@@ -127,14 +102,14 @@ TEST_F(tls_nginx, cacert_verifies_the_server_and_keeps_connections_alive) {
 
 TEST_F(tls_nginx, the_host_name_is_checked) {
   // The certificate names localhost, not 127.0.0.1.
-  const auto r = run_hit({"-n", "4", "-c", "1", "--cacert", file("ca.pem"), url("127.0.0.1")});
+  const auto r = run_hit({"-n", "4", "-c", "1", "--cacert", file("root.pem"), url("127.0.0.1")});
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_NE(r.err.find("mismatch"), std::string::npos) << r.err;
 }
 
 TEST_F(tls_nginx, sessions_are_resumed_on_reconnect_by_default) {
   const auto j =
-      run_json({"-n", "200", "-c", "2", "--no-keepalive", "--cacert", file("ca.pem"), url()});
+      run_json({"-n", "200", "-c", "2", "--no-keepalive", "--cacert", file("root.pem"), url()});
   EXPECT_EQ(j["requests"], 200);
   EXPECT_EQ(j["errors"], 0);
   EXPECT_EQ(j["connections"]["opened"], 200);
@@ -148,7 +123,7 @@ TEST_F(tls_nginx, sessions_are_resumed_on_reconnect_by_default) {
 
 TEST_F(tls_nginx, no_tls_resume_makes_every_handshake_full) {
   const auto j = run_json({"-n", "100", "-c", "2", "--no-keepalive", "--no-tls-resume", "--cacert",
-                           file("ca.pem"), url()});
+                           file("root.pem"), url()});
   EXPECT_EQ(j["requests"], 100);
   EXPECT_EQ(j["errors"], 0);
   EXPECT_EQ(j["tls"]["full_handshakes"], 100);
@@ -159,13 +134,13 @@ TEST_F(tls_nginx, no_tls_resume_makes_every_handshake_full) {
 // pacing wait, the open model's idle list) finds records that are not data, and must not take
 // them for an unsolicited response.
 TEST_F(tls_nginx, idle_connections_take_session_tickets_in_and_stay_in_use) {
-  const auto open =
-      run_json({"--rate", "100", "-z", "2s", "--workers", "4", "--cacert", file("ca.pem"), url()});
+  const auto open = run_json(
+      {"--rate", "100", "-z", "2s", "--workers", "4", "--cacert", file("root.pem"), url()});
   EXPECT_EQ(open["requests"], 200);
   EXPECT_EQ(open["errors"], 0);
   EXPECT_EQ(open["unsolicited"], 0) << open.dump();
   const auto paced =
-      run_json({"-n", "100", "--rps", "200", "-c", "2", "--cacert", file("ca.pem"), url()});
+      run_json({"-n", "100", "--rps", "200", "-c", "2", "--cacert", file("root.pem"), url()});
   EXPECT_EQ(paced["errors"], 0);
   EXPECT_EQ(paced["unsolicited"], 0);
   EXPECT_EQ(paced["connections"]["opened"], 2);
@@ -173,7 +148,7 @@ TEST_F(tls_nginx, idle_connections_take_session_tickets_in_and_stay_in_use) {
 
 TEST_F(tls_nginx, tls_1_3_only_and_cipher_choices_pass_through) {
   auto j = run_json({"-n", "50", "-c", "2", "--tls-min", "1.3", "--tls13-ciphers",
-                     "TLS_CHACHA20_POLY1305_SHA256", "--cacert", file("ca.pem"), url()});
+                     "TLS_CHACHA20_POLY1305_SHA256", "--cacert", file("root.pem"), url()});
   EXPECT_EQ(j["errors"], 0);
   EXPECT_EQ(j["status_codes"]["200"], 50);
   const auto r = run_hit({"-n", "5", "--ciphers", "NOT-A-CIPHER", "-k", url()});
@@ -182,12 +157,12 @@ TEST_F(tls_nginx, tls_1_3_only_and_cipher_choices_pass_through) {
 }
 
 TEST_F(tls_nginx, mutual_tls_with_and_without_a_client_certificate) {
-  const auto with = run_json({"-n", "100", "-c", "2", "--cacert", file("ca.pem"), "--cert",
+  const auto with = run_json({"-n", "100", "-c", "2", "--cacert", file("root.pem"), "--cert",
                               file("client.pem"), "--key", file("client.key"), mtls_url()});
   EXPECT_EQ(with["errors"], 0);
   EXPECT_EQ(with["status_codes"]["200"], 100);
   // Without one, nginx answers 400 ("No required SSL certificate was sent") over TLS.
-  const auto without = run_json({"-n", "10", "-c", "1", "--cacert", file("ca.pem"), mtls_url()});
+  const auto without = run_json({"-n", "10", "-c", "1", "--cacert", file("root.pem"), mtls_url()});
   EXPECT_EQ(without["status_codes"]["400"], 10) << without.dump();
 }
 
@@ -197,7 +172,8 @@ TEST_F(tls_nginx, bad_client_certificate_files_are_usage_errors_before_any_traff
            {"--cert", file("client.pem"), "--key", "/nonexistent.key"},
            {"--cert", file("client.pem"), "--key", file("other.key")},
            {"--cacert", "/nonexistent-ca.pem"},
-           {"-k", "--cacert", "/nonexistent-ca.pem"}}) {
+           {"-k", "--cacert", "/nonexistent-ca.pem"},
+           {"--cert", file("client.pem"), "--key", file("encrypted.key")}}) {
     auto a = args;
     a.insert(a.end(), {"-n", "5", mtls_url()});
     const auto r = run_hit(a);
@@ -207,6 +183,10 @@ TEST_F(tls_nginx, bad_client_certificate_files_are_usage_errors_before_any_traff
   }
   const auto r = run_hit({"--cert", file("client.pem"), "--key", file("other.key"), mtls_url()});
   EXPECT_NE(r.err.find("does not match"), std::string::npos) << r.err;
+  // An encrypted key is refused, never prompted for: nobody is there to type a passphrase.
+  const auto e =
+      run_hit({"--cert", file("client.pem"), "--key", file("encrypted.key"), mtls_url()});
+  EXPECT_NE(e.err.find("only an encrypted one"), std::string::npos) << e.err;
 }
 
 }  // namespace
@@ -322,16 +302,15 @@ TEST_F(hit_to_serve_tls, faults_over_tls_are_counted_by_kind) {
 }
 
 TEST(hit_to_serve_tls_mtls, a_client_certificate_is_required_and_accepted) {
-  const auto dir = fs::temp_directory_path() / ("hit-mtls-" + std::to_string(getpid()));
-  fs::create_directories(dir);
-  ASSERT_TRUE(make_pki(dir));
+  const hit::test::test_pki pki;
+  const fs::path dir = pki.path("");
   {
-    hit::test::server srv({"--tls", "--cert", (dir / "server.pem").string(), "--key",
+    hit::test::server srv({"--tls", "--cert", (dir / "server-chain.pem").string(), "--key",
                            (dir / "server.key").string(), "--require-client-cert",
-                           (dir / "ca.pem").string()});
+                           (dir / "root.pem").string()});
     auto u = srv.url();
     u.replace(u.find("127.0.0.1"), 9, "localhost");
-    const auto ca = (dir / "ca.pem").string();
+    const auto ca = (dir / "root.pem").string();
     const auto without = run_hit({"-n", "5", "-c", "1", "--cacert", ca, u, "-o", "json"});
     const auto jw = nlohmann::json::parse(without.out);
     // TLS 1.3: the server's refusal arrives after the client's handshake completed, as an
@@ -349,5 +328,4 @@ TEST(hit_to_serve_tls_mtls, a_client_certificate_is_required_and_accepted) {
     EXPECT_EQ(with["errors"], 0);
     EXPECT_EQ(with["status_codes"]["200"], 200);
   }
-  fs::remove_all(dir);
 }

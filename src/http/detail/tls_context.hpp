@@ -47,7 +47,6 @@ class tls_context {
   // is checked against the certificate's IP addresses), offering the session in `cache` and
   // storing the server's new sessions there. nullptr when OpenSSL cannot allocate.
   SSL* new_ssl(const std::string& host, session_cache& cache) const;
-  [[nodiscard]] bool resume() const noexcept { return resume_; }
 
  private:
   tls_context() = default;

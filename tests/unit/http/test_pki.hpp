@@ -9,7 +9,9 @@
 //                          then inter.pem (what a server presents for a client trusting root)
 //   client.pem/.key        a client certificate issued by root
 //   stranger.pem/.key      a self-signed client certificate no CA here issued
+//   named.pem/.key         localhost only (no IP address), issued by root: a host-name check
 //   other.key              a key no certificate here holds
+//   encrypted.key          client.key encrypted with a passphrase (which no test gives)
 //   rsa-server.pem/.key    a self-signed RSA 2048 certificate for localhost and 127.0.0.1
 
 #include <cstdlib>
@@ -28,7 +30,7 @@ class test_pki {
     if (mkdtemp(dir.data()) == nullptr) throw std::runtime_error("mkdtemp " + dir);
     dir_ = dir;
     write("pki.cnf", config);
-    for (const char* key : {"root", "inter", "server", "client", "stranger", "other"})
+    for (const char* key : {"root", "inter", "server", "client", "named", "stranger", "other"})
       openssl(std::string("genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ") + key +
               ".key");
     openssl(
@@ -37,6 +39,8 @@ class test_pki {
     issue("inter", "hit-test-intermediate", "root", "inter", 2);
     issue("server", "localhost", "inter", "server", 3);
     issue("client", "hit-test-client", "root", "client", 4);
+    issue("named", "localhost", "root", "named", 5);
+    openssl("pkey -in client.key -aes256 -passout pass:unknown -out encrypted.key");
     openssl(
         "req -config pki.cnf -new -x509 -key stranger.key -subj /CN=stranger -days 2 "
         "-extensions client -out stranger.pem");
@@ -84,6 +88,13 @@ basicConstraints = critical,CA:FALSE
 keyUsage = critical,digitalSignature
 extendedKeyUsage = serverAuth
 subjectAltName = DNS:localhost,IP:127.0.0.1
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+[named]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:localhost
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 [client]

@@ -5,18 +5,13 @@
 #include <algorithm>
 
 #include "harness.hpp"
+#include "run_json.hpp"
 
 using hit::test::run_hit;
 
 namespace {
 
-void expect_usage_error(const std::vector<std::string>& args, const std::string& says) {
-  const auto r = run_hit(args, std::chrono::seconds(10));
-  EXPECT_EQ(r.exit_code, 2) << r.err;
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-  EXPECT_NE(r.err.find(says), std::string::npos) << "stderr: " << r.err;
-  EXPECT_TRUE(r.out.empty()) << r.out;
-}
+using hit::test::expect_usage_error;
 
 const std::string url = "http://127.0.0.1:9/";
 

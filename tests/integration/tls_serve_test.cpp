@@ -15,8 +15,12 @@
 
 #include "../unit/http/test_pki.hpp"
 #include "harness.hpp"
+#include "run_json.hpp"
 
 namespace {
+
+using hit::test::expect_usage_error;
+using hit::test::run_hit;
 
 using hit::test::test_pki;
 
@@ -29,19 +33,6 @@ std::vector<std::string> bounded(std::vector<std::string> args, int seconds = 20
 hit::test::result run(std::vector<std::string> args) {
   return hit::test::finish(hit::test::spawn(bounded(std::move(args))), std::chrono::seconds(30),
                            [](auto) {});
-}
-
-hit::test::result run_hit(std::vector<std::string> args) {
-  args.insert(args.begin(), HIT_EXE);
-  return run(std::move(args));
-}
-
-void expect_usage_error(const std::vector<std::string>& args, const std::string& says) {
-  const auto r = run_hit(args);
-  EXPECT_EQ(r.exit_code, 2) << r.err;
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-  EXPECT_NE(r.err.find(says), std::string::npos) << "stderr: " << r.err;
-  EXPECT_TRUE(r.out.empty()) << r.out;
 }
 
 // `hit serve --listen 127.0.0.1:0 --tls EXTRA...`, once its first `lines` lines are out;

@@ -161,6 +161,9 @@ int run(cli::run_options o) {
   o.request = {cfg.request.method, cfg.request.headers, {}, cfg.request.keepalive};
   cfg.keepalive = o.request.keepalive;
   cfg.tls = o.tls;
+  cfg.http = o.http;
+  cfg.streams = o.streams;
+  cfg.window_bits = o.window_bits;
   cfg.requests = o.requests;
   cfg.duration = o.duration;
   cfg.connections = o.concurrency;
@@ -232,6 +235,17 @@ int run(cli::run_options o) {
                  printable(o.target.host).c_str(), o.target.port.c_str(),
                  printable(f.reason).c_str(), f.hint.empty() ? "" : " (", f.hint.c_str(),
                  f.hint.empty() ? "" : ")");
+    return cli::exit_failure;
+  }
+  // h2c with prior knowledge to a server that speaks only HTTP/1.1: it answers the preface with
+  // a 400 or closes, and nghttp2 reads that as a broken connection.
+  if (o.http == http::http_version::http2 && o.target.scheme == "http" && s.requests > 0 &&
+      s.error_count(stats::error_kind::closed) + s.error_count(stats::error_kind::malformed) ==
+          s.requests) {
+    std::fprintf(stderr,
+                 "hit: no HTTP/2 response from %s:%s: --h2 on an http:// URL is h2c with prior "
+                 "knowledge, which the server does not seem to speak\n",
+                 printable(o.target.host).c_str(), o.target.port.c_str());
     return cli::exit_failure;
   }
   if (s.requests > 0 && s.error_count(stats::error_kind::refused) == s.requests) {

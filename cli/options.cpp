@@ -240,6 +240,8 @@ struct run_args {
   std::string duration, timeout = "20s", method = "GET", body, body_file, output = "text";
   std::vector<std::string> headers;
   bool no_keepalive = false;
+  bool h2 = false;
+  std::string http, streams = "1", window_bits = "30";
   std::string rate, stages, workers = "10", max_workers = "10000", idle_timeout = "5s";
   bool insecure = false, no_tls_resume = false;
   std::string cacert, cert, key, tls_min = "1.2", ciphers, tls13_ciphers;
@@ -247,6 +249,7 @@ struct run_args {
   // Which were given.
   CLI::Option *requests_opt, *concurrency_opt, *rps_opt, *duration_opt, *body_file_opt;
   CLI::Option *rate_opt, *stages_opt, *workers_opt, *max_workers_opt, *idle_opt;
+  CLI::Option *http_opt, *streams_opt, *window_opt;
 };
 
 struct serve_args {
@@ -280,6 +283,18 @@ void declare_run(CLI::App& app, run_args& a) {
   app.add_option("-d,--body", a.body, "Request body");
   a.body_file_opt = app.add_option("-D,--body-file", a.body_file, "Request body from a file");
   app.add_flag("--no-keepalive", a.no_keepalive, "Open a new connection for every request");
+  app.add_flag("--h2,--http2", a.h2,
+               "HTTP/2: over TLS by ALPN, on http:// with prior knowledge (h2c); --http 2");
+  a.http_opt = app.add_option("--http", a.http,
+                              "HTTP version: 1.1, 2, or auto (https: offer both, speak what the "
+                              "server picks) [default: 1.1]");
+  a.streams_opt = app.add_option("--streams", a.streams,
+                                 "HTTP/2: most streams in flight per connection (the server's "
+                                 "limit caps it); concurrency is -c x --streams")
+                      ->capture_default_str();
+  a.window_opt = app.add_option("--window-bits", a.window_bits,
+                                "HTTP/2: receive windows of 2^N-1 bytes, 16 to 30")
+                     ->capture_default_str();
   app.add_option("-o,--output", a.output, "Report format: text or json")->capture_default_str();
   app.add_option("--threads", a.threads, "Event-loop threads [default: number of cores]")
       ->type_name("N");
@@ -317,23 +332,16 @@ void declare_run(CLI::App& app, run_args& a) {
                      "https: TLS 1.3 cipher suites (OpenSSL syntax)"),
       app.add_flag("--no-tls-resume", a.no_tls_resume,
                    "https: never resume TLS sessions: every connect is a full handshake")};
-  for (const auto& [name, type] : {std::pair{"url", "URL"},
-                                   {"--duration", "DURATION"},
-                                   {"--timeout", "DURATION"},
-                                   {"--idle-timeout", "DURATION"},
-                                   {"--method", "METHOD"},
-                                   {"--header", "HEADER"},
-                                   {"--body", "BODY"},
-                                   {"--body-file", "FILE"},
-                                   {"--cacert", "FILE"},
-                                   {"--cert", "FILE"},
-                                   {"--key", "FILE"},
-                                   {"--tls-min", "VERSION"},
-                                   {"--ciphers", "LIST"},
-                                   {"--tls13-ciphers", "LIST"},
-                                   {"--output", "FORMAT"},
-                                   {"--rate", "RATE"},
-                                   {"--stages", "STAGES"}})
+  for (const auto& [name, type] : {std::pair{"url", "URL"},   {"--duration", "DURATION"},
+                                   {"--timeout", "DURATION"}, {"--idle-timeout", "DURATION"},
+                                   {"--method", "METHOD"},    {"--header", "HEADER"},
+                                   {"--body", "BODY"},        {"--body-file", "FILE"},
+                                   {"--cacert", "FILE"},      {"--cert", "FILE"},
+                                   {"--key", "FILE"},         {"--tls-min", "VERSION"},
+                                   {"--ciphers", "LIST"},     {"--tls13-ciphers", "LIST"},
+                                   {"--output", "FORMAT"},    {"--http", "VERSION"},
+                                   {"--streams", "N"},        {"--window-bits", "N"},
+                                   {"--rate", "RATE"},        {"--stages", "STAGES"}})
     app.get_option(name)->type_name(type);
 }
 
@@ -459,6 +467,32 @@ void validate_tls(const run_args& a, run_options& r) {
   t.tls13_ciphers = a.tls13_ciphers;
 }
 
+// --h2, --http, --streams, --window-bits.
+void validate_http(const run_args& a, run_options& r) {
+  if (a.http_opt->count() > 0) {
+    if (a.http == "1.1") {
+      r.http = http::http_version::http1_1;
+    } else if (a.http == "2") {
+      r.http = http::http_version::http2;
+    } else if (a.http == "auto") {
+      r.http = http::http_version::negotiate;
+    } else {
+      bad("--http wants 1.1, 2 or auto, got " + echo(a.http));
+    }
+    if (a.h2 && r.http != http::http_version::http2) bad("--h2 and --http " + a.http + " disagree");
+  }
+  if (a.h2) r.http = http::http_version::http2;
+  const bool may_h2 = r.http == http::http_version::http2 ||
+                      (r.http == http::http_version::negotiate && r.target.scheme == "https");
+  for (auto* o : {a.streams_opt, a.window_opt})
+    if (o->count() > 0 && !may_h2)
+      bad(o->get_name() + " is an HTTP/2 option: add --h2 (or --http auto with an https:// URL)");
+  r.streams = whole_number<unsigned>(a.streams, "--streams", 1, max_streams);
+  r.window_bits = whole_number<unsigned>(a.window_bits, "--window-bits", 16, 30);
+  if (may_h2 && !r.request.keepalive)
+    bad("--no-keepalive is HTTP/1.1's: an HTTP/2 connection carries many requests");
+}
+
 run_options validate_run(const run_args& a) {
   run_options r;
   if (a.url.empty()) bad("missing URL: try 'hit http://127.0.0.1:8080/' (see --help)");
@@ -493,6 +527,7 @@ run_options validate_run(const run_args& a) {
       if (o->count() > 0) bad(o->get_name() + " goes with --rate or --stages (the open model)");
   }
   validate_request(a, r);
+  validate_http(a, r);
   if (a.output == "text") {
     r.output = output_format::text;
   } else if (a.output == "json") {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "hit/flow/rate_schedule.hpp"
+#include "hit/http/http_version.hpp"
 #include "hit/http/request.hpp"
 #include "hit/http/server.hpp"
 #include "hit/http/tls.hpp"
@@ -26,6 +27,7 @@ inline constexpr int exit_interrupted = 130;  // stopped by Ctrl-C / SIGTERM; pa
 // Bounds on what the options may ask for; beyond them the answer is exit 2, not a failed run.
 inline constexpr unsigned max_connections = 1u << 20;  // -c, --workers, --max-workers
 inline constexpr unsigned max_threads = 1024;          // --threads
+inline constexpr unsigned max_streams = 1u << 16;      // --streams
 
 enum class output_format { text, json };
 
@@ -33,9 +35,12 @@ struct run_options {
   std::string url_text;
   http::url target;
   http::request_spec request;
-  http::tls_options tls;                 // https only
-  std::uint64_t requests = 0;            // 0: no count limit (a duration is set)
-  std::chrono::nanoseconds duration{0};  // 0: no time limit
+  http::tls_options tls;                                  // https only
+  http::http_version http = http::http_version::http1_1;  // --h2, --http
+  unsigned streams = 1;                                   // --streams (HTTP/2)
+  unsigned window_bits = 30;                              // --window-bits (HTTP/2)
+  std::uint64_t requests = 0;                             // 0: no count limit (a duration is set)
+  std::chrono::nanoseconds duration{0};                   // 0: no time limit
   unsigned concurrency = 50;
   unsigned threads = 1;
   double rps = 0;  // closed model's rate limit; 0: as fast as possible

@@ -153,6 +153,19 @@ std::string latency_histogram(const stats::histogram& h, int rows, int width) {
   return out;
 }
 
+// The HTTP the connections spoke: "h2", "http/1.1", or "mixed" (--http auto, servers differing).
+std::string protocol(const stats::summary& s) {
+  if (s.http2.connections == 0) return "http/1.1";
+  return s.http2.connections >= s.connections_opened ? "h2" : "mixed";
+}
+
+// HPACK's saving on response headers: 1 - wire / decoded (h2load's "space savings").
+double header_savings(const stats::http2_counters& h) {
+  if (h.header_bytes_decoded == 0) return 0;
+  return 1.0 -
+         static_cast<double>(h.header_bytes_wire) / static_cast<double>(h.header_bytes_decoded);
+}
+
 std::string text_report(const stats::summary& s, const run_context& ctx) {
   const auto& o = ctx.options;
   std::string out;
@@ -162,10 +175,15 @@ std::string text_report(const stats::summary& s, const run_context& ctx) {
   out += fmt::format("  Success ratio: {:.2f}% ({} with 2xx/3xx)\n", s.success_ratio() * 100,
                      s.successes);
   out += fmt::format("  Errors:        {}\n", s.errors);
+  if (s.http2.connections > 0) {
+    out += fmt::format("  Protocol:      {} (up to {} streams per connection)\n", protocol(s),
+                       s.http2.stream_limit ? s.http2.stream_limit : ctx.options.streams);
+  }
   if (s.retries > 0)
-    out += fmt::format(
-        "  Retries:       {} (resent once: the server had closed an idle kept-alive connection)\n",
-        s.retries);
+    out += fmt::format("  Retries:       {} (resent once: {})\n", s.retries,
+                       s.http2.connections > 0
+                           ? "the server refused the stream, or closed an idle connection"
+                           : "the server had closed an idle kept-alive connection");
   if (s.unsolicited > 0)
     out += fmt::format(
         "  Unsolicited:   {} connections closed: the server sent bytes no request asked for\n",
@@ -221,6 +239,17 @@ std::string text_report(const stats::summary& s, const run_context& ctx) {
     out += latency_histogram(s.latency);
   }
   breakdown_block(out, s);
+  if (s.http2.connections > 0) {
+    const auto& h = s.http2;
+    out += "\nHTTP/2:\n";
+    out += fmt::format("  Streams:       at most {} per connection, peak {} in flight\n",
+                       h.stream_limit ? h.stream_limit : o.streams, h.peak_streams);
+    out += fmt::format("  Header bytes:  {} received ({} decoded, {:.1f}% saved by HPACK)\n",
+                       bytes_text(static_cast<double>(h.header_bytes_wire)),
+                       bytes_text(static_cast<double>(h.header_bytes_decoded)),
+                       header_savings(h) * 100);
+    if (h.goaways > 0) out += fmt::format("  GOAWAY:        {} received\n", h.goaways);
+  }
 
   out += "\nStatus codes:\n";
   bool any = false;
@@ -290,6 +319,14 @@ nlohmann::json json_report(const stats::summary& s, const run_context& ctx) {
   j["tls_handshake_s"] = latency_json(s.tls_handshake);
   j["ttfb_s"] = latency_json(s.ttfb);
   j["tls"] = {{"full_handshakes", s.tls_full}, {"resumed_handshakes", s.tls_resumed}};
+  j["protocol"] = protocol(s);
+  j["http2"] = {{"connections", s.http2.connections},
+                {"stream_limit", s.http2.stream_limit},
+                {"peak_streams", s.http2.peak_streams},
+                {"goaways", s.http2.goaways},
+                {"header_bytes", s.http2.header_bytes_wire},
+                {"header_bytes_decoded", s.http2.header_bytes_decoded},
+                {"header_savings", header_savings(s.http2)}};
   nlohmann::json hist = nlohmann::json::array();
   for (const auto& b : histogram_bins(s.latency, 10))
     hist.push_back({{"le_s", b.hi / 1e9}, {"count", b.count}});

@@ -20,11 +20,10 @@ connection::connection(event_loop& l)
     : loop_(l),
       transport_(l.io.get_executor(), l.tls, l.cfg.target.host, l.sessions),
       session_(l.request, l.head),
-      timer_(l.io.get_executor()) {}
-
-template <class F>
-auto connection::bind(F&& f) {
-  return asio::bind_allocator(handler_allocator<int>(memory_), std::forward<F>(f));
+      timer_(l.io.get_executor()) {
+  if (l.cfg.http != http_version::http1_1)
+    http2_ =
+        std::make_unique<http2_session>(l.http2, l.cfg.streams, l.cfg.window_bits, l.summary.http2);
 }
 
 void connection::close_socket() {
@@ -35,9 +34,11 @@ void connection::close_socket() {
   connected_ = false;
   transport_.close();
   session_.reset();
+  if (http2_) http2_->stop();
 }
 
 void connection::expire(clock::time_point now) {
+  if (h2_ && connected_) return h2_expire(now);
   if (deadline_ <= now && !timed_out_) {
     timed_out_ = true;
     close_socket();  // the pending connect/handshake/read/write completes with an error
@@ -49,9 +50,24 @@ void connection::open() {
   begin_connect();
 }
 
-void connection::run(clock::time_point due) {
+void connection::run(const in_flight& rec) {
+  if (h2_ && connected_) {
+    h2_submit(rec);
+    return h2_flush();
+  }
   has_request_ = true;
-  start_request({.due = due});
+  start_request(rec);
+}
+
+bool connection::can_take() const {
+  if (after_close_) return false;  // HTTP/2: closed, its read or write not yet completed
+  return !(h2_ && connected_) || http2_->can_submit();
+}
+
+void connection::take_resend(const in_flight& rec) {
+  if (h2_ && connected_) return h2_submit(rec);
+  has_request_ = true;
+  start_request(rec);
 }
 
 // The request is over: ask the loop for the next one (the closed model's `take_request`, or
@@ -62,6 +78,7 @@ void connection::next() {
 }
 
 void connection::take(std::optional<clock::time_point> due) {
+  if (h2_ && connected_) return h2_take(due);
   if (!due) return finish();
   has_request_ = true;
   if (loop_.pacer && *due > clock::now()) {
@@ -139,6 +156,18 @@ void connection::on_handshake(const boost::system::error_code& ec) {
     transport_.close();
     return connect_failed(stats::error_kind::tls);
   }
+  // The HTTP the connection speaks: HTTP/2 when asked for on http:// (prior knowledge), or when
+  // ALPN chose it; a server that does not agree to a required HTTP/2 fails the connection.
+  const auto alpn = transport_.alpn();
+  const auto want = loop_.cfg.http;
+  h2_ = transport_.secure() ? alpn == "h2" : want == http_version::http2;
+  if (want == http_version::http2 && !h2_) {
+    loop_.tls_failed({"the server did not agree to HTTP/2 (ALPN: " +
+                          (alpn.empty() ? std::string("none") : std::string(alpn)) + ")",
+                      "--http auto speaks HTTP/1.1 to it"});
+    transport_.close();
+    return connect_failed(stats::error_kind::tls);
+  }
   if (transport_.secure()) {
     loop_.summary.tls_handshake.record(clock::now() - connect_start_);
     ++(transport_.resumed() ? loop_.summary.tls_resumed : loop_.summary.tls_full);
@@ -152,8 +181,10 @@ void connection::ready() {
   ++loop_.summary.connections_opened;
   connected_ = true;
   served_ = 0;
+  number_ = ++loop_.connects;
   loop_.summary.peak_connections =
       std::max<std::uint64_t>(loop_.summary.peak_connections, ++loop_.connected);
+  if (h2_) return h2_start();
   if (!has_request_) return loop_.worker_ready(*this);
   send();
 }

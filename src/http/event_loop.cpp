@@ -16,6 +16,7 @@ event_loop::event_loop(const load_config& c, const run_plan& plan, unsigned inde
       request(plan.request),
       head(plan.head),
       tls(plan.tls.get()),
+      http2(plan.http2),
       io(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE),
       start(t0),
       budget(budget_),
@@ -55,8 +56,28 @@ void event_loop::stop_sending() {
   if (pool_) pool_->stop();
 }
 
+void event_loop::resend(in_flight rec) {
+  if (rec.retried) {
+    summary.record_error(stats::error_kind::stream_reset);
+    publish();
+    return;
+  }
+  rec.retried = true;
+  rec.refused_at = connects + 1;
+  ++summary.retries;
+  resends.push_back(rec);
+}
+
+std::optional<in_flight> event_loop::take_resend(std::uint64_t number) {
+  if (resends.empty() || (number != 0 && number < resends.front().refused_at)) return std::nullopt;
+  const auto rec = resends.front();
+  resends.pop_front();
+  return rec;
+}
+
 void event_loop::worker_free(connection& c) {
   if (pool_) return pool_->free(c);
+  if (auto rec = take_resend(c.number())) return c.take_resend(*rec);
   c.take(take_request());
 }
 

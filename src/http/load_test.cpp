@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "detail/event_loop.hpp"
+#include "detail/http2_request.hpp"
 #include "hit/printable.hpp"
 
 namespace hit::http {
@@ -34,6 +35,14 @@ load_test::load_test(load_config cfg) : impl_(std::make_unique<impl>()) {
   s.cfg = std::move(cfg);
   s.cfg.request.keepalive = s.cfg.keepalive;
   s.plan.head = s.cfg.request.method == "HEAD";
+  // HTTP/2 always, or when a TLS server picks it (negotiate on http:// is HTTP/1.1).
+  const bool h2 = s.cfg.http == http_version::http2 ||
+                  (s.cfg.http == http_version::negotiate && s.cfg.target.scheme == "https");
+  if (h2) {
+    s.plan.http2 = detail::build_http2_request(s.cfg.target, s.cfg.request);
+    // Never sent as HTTP/1.1: the body is held once.
+    if (s.cfg.http == http_version::http2) s.cfg.request.body.clear();
+  }
   // The body moves into the request's bytes, held once however large.
   s.plan.request = build_request(s.cfg.target, std::move(s.cfg.request));
   s.cfg.request.body.clear();
@@ -41,7 +50,11 @@ load_test::load_test(load_config cfg) : impl_(std::make_unique<impl>()) {
 
 result<void> load_test::prepare_tls() {
   if (impl_->cfg.target.scheme != "https") return {};
-  auto t = detail::tls_context::create(impl_->cfg.tls);
+  using namespace std::string_view_literals;
+  const auto alpn = impl_->cfg.http == http_version::http2       ? "\x02h2"sv
+                    : impl_->cfg.http == http_version::negotiate ? "\x02h2\x08http/1.1"sv
+                                                                 : "\x08http/1.1"sv;
+  auto t = detail::tls_context::create(impl_->cfg.tls, alpn);
   if (!t) return failure{t.error()};
   impl_->plan.tls = std::move(*t);
   return {};

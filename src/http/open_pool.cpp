@@ -10,7 +10,10 @@
 namespace hit::http::detail {
 
 open_pool::open_pool(event_loop& loop, unsigned index, unsigned loops)
-    : loop_(loop), stride_(loops), dispatch_timer_(loop.io.get_executor()) {
+    : loop_(loop),
+      stride_(loops),
+      streams_(loop.cfg.http == http_version::http1_1 ? 1 : std::max(1u, loop.cfg.streams)),
+      dispatch_timer_(loop.io.get_executor()) {
   const auto& c = loop.cfg;
   // This loop's share of the pool's floor and cap.
   rule_.min = (c.min_connections + loops - 1 - index) / loops;
@@ -102,18 +105,39 @@ void open_pool::dispatch() {
 }
 
 void open_pool::assign() {
-  while (backlog_ > 0 && !idle_.empty()) {
+  // Resends first, then the backlog, to idle connections: the newest first; an HTTP/2
+  // connection stays at the back while it has a free stream.
+  while (!idle_.empty() && (backlog_ > 0 || resend_for(*idle_.back()))) {
     connection* c = idle_.back();
-    idle_.pop_back();
-    c->run(take_backlog());
+    if (!c->can_take() || !c->multiplexed()) {
+      idle_.pop_back();
+      c->listed = false;
+      if (!c->can_take()) continue;
+    }
+    give(*c);
   }
-  // Items that no connection, idle or opening, will take open connections (flow::scaling_rule).
-  for (auto n = rule_.to_start(backlog_ > connecting_ ? backlog_ - connecting_ : 0, open_); n > 0;
-       --n)
+  // Resends no idle connection may take: a new connection takes them (below, as backlog).
+  const std::uint64_t backlog = backlog_ + loop_.resends.size();
+  // Items that no connection, idle or opening, will take open connections (flow::scaling_rule):
+  // over HTTP/2, one for every `streams` of them.
+  const std::uint64_t covered = std::uint64_t{connecting_} * streams_;
+  const std::uint64_t uncovered = backlog > covered ? backlog - covered : 0;
+  for (auto n = rule_.to_start((uncovered + streams_ - 1) / streams_, open_); n > 0; --n)
     open_one();
-  const std::uint64_t uncovered = backlog_ > connecting_ ? backlog_ - connecting_ : 0;
-  if (uncovered > late_pending_) loop_.summary.late += uncovered - late_pending_;
-  late_pending_ = uncovered;
+  const std::uint64_t waiting = backlog_ > connecting_ ? backlog_ - connecting_ : 0;
+  if (waiting > late_pending_) loop_.summary.late += waiting - late_pending_;
+  late_pending_ = waiting;
+}
+
+bool open_pool::resend_for(const connection& c) const {
+  return !loop_.resends.empty() &&
+         (c.number() == 0 || loop_.resends.front().refused_at <= c.number());
+}
+
+// One request for `c`: a resend it may send first, else the oldest due one.
+void open_pool::give(connection& c) {
+  if (auto rec = loop_.take_resend(c.number())) return c.run(*rec);
+  c.run(take_backlog());
 }
 
 void open_pool::open_one() {
@@ -135,15 +159,24 @@ void open_pool::ready(connection& c) {
 }
 
 void open_pool::free(connection& c) {
-  if (backlog_ > 0) return c.run(take_backlog());
+  if (!c.is_open() && c.listed) unlist(c);
+  if ((backlog_ > 0 || resend_for(c)) && c.can_take()) return give(c);
   if (!c.is_open()) {  // closed by the server or by an error: release it
     --open_;
     spare_.push_back(&c);
-  } else {
+  } else if (!c.listed) {
     c.went_idle(clock::now());
+    c.listed = true;
     idle_.push_back(&c);
+  } else if (!c.busy()) {
+    c.idle_since = clock::now();  // its last stream ended
   }
   maybe_end();
+}
+
+void open_pool::unlist(connection& c) {
+  idle_.erase(std::find(idle_.begin(), idle_.end(), &c));
+  c.listed = false;
 }
 
 void open_pool::failed(connection& c, stats::error_kind kind, bool had_request) {
@@ -164,22 +197,34 @@ void open_pool::failed(connection& c, stats::error_kind kind, bool had_request) 
 }
 
 void open_pool::retire_idle(clock::time_point now) {
-  // idle_ is oldest first; retire from the front while above the floor.
-  std::size_t n = 0;
-  while (n < idle_.size() && rule_.retires(idle_[n]->idle_since, now, open_)) {
-    idle_[n]->close();
-    spare_.push_back(idle_[n]);
-    --open_;
-    ++loop_.summary.connections_retired;
-    ++n;
+  // Idle connections (no request in flight) idle longer than the timeout, while above the
+  // floor; idle_ is oldest first for HTTP/1.1.
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < idle_.size(); ++i) {
+    connection* c = idle_[i];
+    if (!c->busy() && rule_.retires(c->idle_since, now, open_)) {
+      c->listed = false;
+      c->close();
+      spare_.push_back(c);
+      --open_;
+      ++loop_.summary.connections_retired;
+    } else {
+      idle_[kept++] = c;
+    }
   }
-  idle_.erase(idle_.begin(), idle_.begin() + static_cast<std::ptrdiff_t>(n));
+  idle_.resize(kept);
 }
 
 void open_pool::maybe_end() {
-  if (loop_.ended || !schedule_done_ || backlog_ > 0 || connecting_ > 0 || idle_.size() != open_)
+  if (loop_.ended || !schedule_done_ || backlog_ > 0 || connecting_ > 0 || idle_.size() != open_ ||
+      !loop_.resends.empty())
     return;
-  for (connection* c : idle_) c->close();  // the workers' `after`
+  for (connection* c : idle_)
+    if (c->busy()) return;
+  for (connection* c : idle_) {  // the workers' `after`
+    c->listed = false;
+    c->close();
+  }
   idle_.clear();
   open_ = 0;
   dispatch_timer_.cancel();

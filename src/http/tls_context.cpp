@@ -36,7 +36,8 @@ tls_context::~tls_context() {
   SSL_CTX_free(ctx_);
 }
 
-result<std::unique_ptr<tls_context>> tls_context::create(const tls_options& o) {
+result<std::unique_ptr<tls_context>> tls_context::create(const tls_options& o,
+                                                         std::string_view alpn) {
   std::unique_ptr<tls_context> t(new tls_context);
   t->ctx_ = SSL_CTX_new(TLS_client_method());
   if (t->ctx_ == nullptr) return failure{"cannot create a TLS context: " + openssl_error()};
@@ -56,8 +57,8 @@ result<std::unique_ptr<tls_context>> tls_context::create(const tls_options& o) {
   // A peer that closes without close_notify reads as end of stream (most servers do this on an
   // idle keep-alive connection); for a response framed by the close, that is its end.
   SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
-  static constexpr unsigned char alpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
-  SSL_CTX_set_alpn_protos(ctx, alpn, sizeof alpn);
+  SSL_CTX_set_alpn_protos(ctx, reinterpret_cast<const unsigned char*>(alpn.data()),
+                          static_cast<unsigned>(alpn.size()));
   if (o.verify) {
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
     if (SSL_CTX_set_default_verify_paths(ctx) != 1)

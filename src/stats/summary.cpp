@@ -4,6 +4,16 @@
 
 namespace hit::stats {
 
+void http2_counters::merge(const http2_counters& o) noexcept {
+  connections += o.connections;
+  goaways += o.goaways;
+  header_bytes_wire += o.header_bytes_wire;
+  header_bytes_decoded += o.header_bytes_decoded;
+  peak_streams = std::max(peak_streams, o.peak_streams);
+  if (o.stream_limit != 0 && (stream_limit == 0 || o.stream_limit < stream_limit))
+    stream_limit = o.stream_limit;
+}
+
 void summary::merge(const summary& other) noexcept {
   requests += other.requests;
   successes += other.successes;
@@ -28,6 +38,7 @@ void summary::merge(const summary& other) noexcept {
   not_sent += other.not_sent;
   unsolicited += other.unsolicited;
   retries += other.retries;
+  http2.merge(other.http2);
   elapsed = std::max(elapsed, other.elapsed);
   last_send = std::max(last_send, other.last_send);
 }

@@ -1,8 +1,8 @@
 #pragma once
-// load_test: the HTTP/1.1 engine, over TCP or TLS. T threads, each running its own event loop (an
-// Asio io_context with a single-thread concurrency hint) over its share of the connections; each
-// loop owns its connections, counters and histograms, and nothing is shared on the hot path.
-// The per-loop summaries are merged after join.
+// load_test: the HTTP engine (HTTP/1.1 or HTTP/2, over TCP or TLS). T threads, each running its own
+// event loop (an Asio io_context with a single-thread concurrency hint) over its share of the
+// connections; each loop owns its connections, counters and histograms, and nothing is shared on
+// the hot path. The per-loop summaries are merged after join.
 //
 // One connection is one worker with a lifecycle (hit::flow's before / process / after):
 // connect before the first request (TCP_NODELAY), send and receive one request at a time, close
@@ -23,6 +23,7 @@
 #include <string>
 
 #include "hit/flow/rate_schedule.hpp"
+#include "hit/http/http_version.hpp"
 #include "hit/http/request.hpp"
 #include "hit/http/tls.hpp"
 #include "hit/http/url.hpp"
@@ -39,10 +40,16 @@ namespace hit::http {
 enum class load_model { closed, open };
 
 struct load_config {
-  url target;                  // where: scheme (http, https), host, port, request target
-  request_spec request;        // what: method, headers, body (the engine builds the bytes)
-  tls_options tls;             // https only
-  bool keepalive = true;       // false: every request on a new connection (Connection: close)
+  url target;             // where: scheme (http, https), host, port, request target
+  request_spec request;   // what: method, headers, body (the engine builds the bytes)
+  tls_options tls;        // https only
+  bool keepalive = true;  // false: every request on a new connection (Connection: close)
+  http_version http = http_version::http1_1;
+  // HTTP/2: the most streams in flight per connection (the server's
+  // SETTINGS_MAX_CONCURRENT_STREAMS lowers it); closed-model concurrency is connections x
+  // streams, the open model's cap max_connections x streams.
+  unsigned streams = 1;
+  unsigned window_bits = 30;   // HTTP/2 receive windows, stream and connection: 2^bits - 1
   std::uint64_t requests = 0;  // total to send; 0 = no limit (then `duration` is set)
   // Stop sending after this (0 = no limit). Requests in flight then get at most `timeout`; in
   // the open model, due requests still waiting for a connection are counted in not_sent.

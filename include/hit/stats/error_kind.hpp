@@ -15,8 +15,9 @@ enum class error_kind : std::uint8_t {
   timeout,          // connected, but the response did not complete within the request timeout
   reset,            // the peer reset the connection (RST, EPIPE) before the response completed
   closed,           // the peer closed the connection cleanly before the response completed
-  malformed,        // the response was not valid HTTP/1.1 (or its header was too large)
+  malformed,        // not valid HTTP/1.1 (or its header was too large), or an HTTP/2 protocol error
   tls,              // TLS failed: the handshake, a refusal alert right after it, a bad record
+  stream_reset,     // HTTP/2: the server reset the request's stream (RST_STREAM)
   other,            // any other socket error (unreachable network, out of descriptors, ...)
 };
 // (A host that does not resolve is no error kind: the host is resolved once, before the run,
@@ -27,7 +28,8 @@ inline constexpr std::size_t error_kind_count = static_cast<std::size_t>(error_k
 // Stable snake_case names: the JSON keys of errors_by_kind and the labels of the text report.
 constexpr std::string_view name(error_kind k) noexcept {
   constexpr std::array<std::string_view, error_kind_count> names = {
-      "refused", "connect_timeout", "timeout", "reset", "closed", "malformed", "tls", "other"};
+      "refused", "connect_timeout", "timeout", "reset", "closed", "malformed",
+      "tls",     "stream_reset",    "other"};
   static_assert(names.back() == "other", "one name per error_kind, in order");
   return names[static_cast<std::size_t>(k)];
 }

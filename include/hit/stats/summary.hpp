@@ -16,6 +16,22 @@
 
 namespace hit::stats {
 
+// HTTP/2 runs: what the connections' sessions counted (all zero over HTTP/1.1).
+struct http2_counters {
+  std::uint64_t connections = 0;  // connections that spoke HTTP/2
+  std::uint64_t goaways = 0;      // GOAWAY frames received
+  // Response header bytes as sent (HEADERS frame payloads, HPACK-compressed) and decoded (the
+  // names' and values' lengths): their ratio is HPACK's saving (h2load's "space savings").
+  std::uint64_t header_bytes_wire = 0;
+  std::uint64_t header_bytes_decoded = 0;
+  std::uint64_t peak_streams = 0;  // most streams in flight on one connection (max over parts)
+  // The most streams a connection may open: --streams, lowered by the server's
+  // SETTINGS_MAX_CONCURRENT_STREAMS (the lowest any connection saw; 0: none seen).
+  std::uint64_t stream_limit = 0;
+
+  void merge(const http2_counters& o) noexcept;
+};
+
 struct summary {
   // One request that got a complete response. `latency` runs from the request's intended start
   // (its scheduled time under a rate, its send time otherwise); `service` from its actual send.
@@ -87,7 +103,10 @@ struct summary {
   // Connections closed because the server sent bytes no request asked for (after a complete
   // response, or while the connection was idle): they cannot be paired with a request.
   std::uint64_t unsolicited = 0;
-  std::uint64_t retries = 0;  // requests resent once because a kept-alive connection was stale
+  // Requests resent once: a kept-alive connection was stale, or (HTTP/2) the server refused the
+  // stream (REFUSED_STREAM, or above a GOAWAY's last stream id).
+  std::uint64_t retries = 0;
+  http2_counters http2;
   std::chrono::nanoseconds elapsed{0};    // wall time of the run (max over merged parts)
   std::chrono::nanoseconds last_send{0};  // offset of the last request sent (max over parts)
 

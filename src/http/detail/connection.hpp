@@ -1,24 +1,29 @@
 #pragma once
 // connection: one worker of the engine, with the lifecycle of hit::flow's workers: connect and
 // secure (before), run requests (process), close (after). It owns a transport (TCP or TLS: the
-// bytes) and a session (HTTP/1.1: the requests) and knows only the lifecycle: connect, secure,
-// deadlines and their expiry, reconnect back-off, the stale keep-alive retry, accounting into
-// its loop's summary. It talks to its loop through the loop's worker interface (take_request,
-// worker_free / worker_ready / worker_failed / worker_done). See connection.cpp.
+// bytes) and a session (HTTP/1.1 or HTTP/2: the requests) and knows only the lifecycle:
+// connect, secure, deadlines and their expiry, reconnect back-off, the stale keep-alive retry,
+// accounting into its loop's summary. It talks to its loop through the loop's worker interface
+// (take_request, worker_free / worker_ready / worker_failed / worker_done). HTTP/1.1 in
+// connection.cpp; HTTP/2, where one connection carries many requests, in connection_http2.cpp.
 //
-// A chain of completion handlers on the owning loop's thread, one operation in flight (two
-// while a request too large for one write is read from as it is written); its buffers and its
-// handler memory are allocated once, when the run starts.
+// A chain of completion handlers on the owning loop's thread. HTTP/1.1: one operation in flight
+// (two while a request too large for one write is read from as it is written). HTTP/2: a read
+// always pending, and a write while frames are queued. Buffers and handler memory are allocated
+// once, when the run starts.
 //
 // Thread safety: none; the owning loop's thread only.
 
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 
 #include "detail/handler_memory.hpp"
 #include "detail/http1_session.hpp"
+#include "detail/http2_session.hpp"
 #include "detail/transport.hpp"
 #include "hit/stats/error_kind.hpp"
 
@@ -35,9 +40,20 @@ class connection {
   void start() { next(); }
   // Open model: connect without a request (the loop's worker_ready follows).
   void open();
-  // Open model: send this request now (connecting first if the socket is closed).
-  void run(clock::time_point due);
+  // Open model: send this request now (connecting first if the socket is closed); `rec`: one
+  // sent before and refused (HTTP/2).
+  void run(clock::time_point due) { run(in_flight{.due = due}); }
+  void run(const in_flight& rec);
   [[nodiscard]] bool is_open() const { return transport_.is_open(); }
+  // Open model: it can take a request now (HTTP/1.1: it is idle; HTTP/2: a stream is free).
+  [[nodiscard]] bool can_take() const;
+  // It carries several requests at once (HTTP/2), and stays in the idle list while it can take.
+  [[nodiscard]] bool multiplexed() const { return h2_ && connected_; }
+  // Requests are in flight on it (HTTP/2; an idle HTTP/1.1 connection has none).
+  [[nodiscard]] bool busy() const { return h2_ && http2_->open_streams() > 0; }
+  bool listed = false;  // open model: in the pool's idle list
+  // The loop's number for the current connection (0 while not connected).
+  [[nodiscard]] std::uint64_t number() const { return connected_ ? number_ : 0; }
   // Open model: closes an idle connection (the worker's `after`).
   void close() { close_socket(); }
   clock::time_point idle_since{};
@@ -55,6 +71,8 @@ class connection {
   // Closed model, from the loop's worker_free: send the request due then (after a pacing wait
   // when it is in the future), or end when there is none.
   void take(std::optional<clock::time_point> due);
+  // Closed model, from the loop's worker_free: send again a request the server refused.
+  void take_resend(const in_flight& rec);
   // Closed model, from the loop's worker_failed: ask for the next request after `wait`.
   void retry_after(std::chrono::milliseconds wait);
 
@@ -80,8 +98,31 @@ class connection {
   void resend();
   void finish();
   void close_socket();
+  // A handler that takes its operation's memory from the connection (no malloc per request).
   template <class F>
-  auto bind(F&& f);
+  auto bind(F&& f) {
+    return asio::bind_allocator(handler_allocator<int>(memory_), std::forward<F>(f));
+  }
+  template <class F>
+  auto bind_write(F&& f) {  // HTTP/2's writes, pending beside its read
+    return asio::bind_allocator(handler_allocator<int>(write_memory_), std::forward<F>(f));
+  }
+
+  // HTTP/2 (connection_http2.cpp).
+  void h2_start();
+  void h2_take(std::optional<clock::time_point> due);
+  void h2_submit(in_flight rec);
+  void h2_fill();
+  void h2_flush();
+  void h2_read();
+  void h2_on_read(const boost::system::error_code& ec, std::size_t n);
+  void h2_on_written(const boost::system::error_code& ec, std::size_t n);
+  void h2_count(clock::time_point now);
+  void h2_check_end();
+  void h2_lost(stats::error_kind kind);
+  void h2_close();
+  void h2_closed();
+  void h2_expire(clock::time_point now);
 
   event_loop& loop_;
   transport transport_;
@@ -100,8 +141,17 @@ class connection {
   boost::system::error_code write_error_;  // a write that failed while a read was pending
   bool waited_ = false;                    // the connection sat idle since its last request
   std::uint64_t served_ = 0;               // responses on this socket since it connected
+  std::uint64_t number_ = 0;               // the loop's number for this socket's connection
   std::chrono::milliseconds backoff_{0};
   handler_memory memory_;
+  // HTTP/2.
+  std::unique_ptr<http2_session> http2_;  // when the run may speak HTTP/2
+  bool h2_ = false;                       // the current (or last) connection speaks HTTP/2
+  bool drained_ = false;                  // the loop has no more new requests for it (closed model)
+  bool paced_ = false;                    // a request taken waits for its due time (timer_)
+  bool after_close_ = false;     // lost or gone away: once no operation is pending, ask for work
+  std::uint64_t submitted_ = 0;  // requests started on streams (the fill loop's progress)
+  handler_memory write_memory_;  // writes run beside the always-pending read
 };
 
 }  // namespace hit::http::detail

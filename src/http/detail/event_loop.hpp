@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "detail/connection.hpp"
+#include "detail/http2_request.hpp"
 #include "detail/tls_context.hpp"
 #include "hit/flow/rate_schedule.hpp"
 #include "hit/http/load_test.hpp"
@@ -35,6 +36,7 @@ struct run_plan {
   std::vector<asio::ip::tcp::endpoint> endpoints;
   request_bytes request;             // the request's HTTP/1.1 bytes (build_request)
   bool head = false;                 // the request is HEAD: responses carry no body
+  http2_request http2;               // the request as HTTP/2 fields, when it may be sent so
   std::unique_ptr<tls_context> tls;  // https only
 };
 
@@ -76,6 +78,12 @@ struct event_loop {
     if (first_tls_failure.reason.empty()) first_tls_failure = std::move(f);
   }
 
+  // Queues a refused HTTP/2 request to be sent again, once (retries); a second refusal is an
+  // error (stream_reset).
+  void resend(in_flight rec);
+  // The oldest resend that connection number `number` may send (0: a connection about to
+  // connect, which will be new), taken off the queue.
+  std::optional<in_flight> take_resend(std::uint64_t number);
   // Takes the next request to send, if any: its due time (meaningful when paced), or nullopt
   // when this loop's budget, the duration or the schedule is exhausted.
   std::optional<clock::time_point> take_request();
@@ -91,6 +99,7 @@ struct event_loop {
   const request_bytes& request;
   const bool head;
   const tls_context* tls;
+  const http2_request& http2;
   asio::io_context io;
   session_cache sessions;  // the TLS session this loop's next connect resumes
   clock::time_point start;
@@ -100,10 +109,15 @@ struct event_loop {
   bool ended = false;
   std::size_t preferred_endpoint = 0;  // the endpoint that last accepted a connection
   std::deque<connection> connections;  // stable addresses for the handlers
-  unsigned active = 0;                 // closed model: connections not yet finished
-  unsigned connected = 0;              // connections ready now (for peak_connections)
-  timer_type sweep;                    // deadlines and stop requests, checked periodically
-  timer_type end_timer;                // the -z duration
+  // HTTP/2: requests the server refused (REFUSED_STREAM, above a GOAWAY's last stream), oldest
+  // first, to be sent again before any new one on a connection opened after the refusal (one
+  // that was open then may be about to refuse it too). At most the streams in flight here.
+  std::deque<in_flight> resends;
+  std::uint64_t connects = 0;  // connections made so far: the next one's number is connects + 1
+  unsigned active = 0;         // closed model: connections not yet finished
+  unsigned connected = 0;      // connections ready now (for peak_connections)
+  timer_type sweep;            // deadlines and stop requests, checked periodically
+  timer_type end_timer;        // the -z duration
   std::chrono::nanoseconds sweep_interval{};
   stats::summary summary;
   tls_failure first_tls_failure;

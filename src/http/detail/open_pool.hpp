@@ -2,10 +2,11 @@
 // open_pool: the open model's elastic pool of connections on one event loop (docs/open-model.md).
 //
 // Requests become due on the schedule whatever the server does. A due request goes to an idle
-// connection (the most recently used); with none idle, a new connection opens for it, up to the
-// cap (flow::scaling_rule, the rule elastic_pool's threads follow too); at the cap it waits,
-// counted late, and the next connection to finish takes it. Its latency runs from its due time,
-// so the wait is in it. Connections idle longer than the idle timeout retire, down to the
+// connection (the most recently used; over HTTP/2, one with a free stream, which stays idle-listed
+// while it has one); with none, a new connection opens for it (HTTP/2: one per --streams due
+// requests), up to the cap (flow::scaling_rule, the rule elastic_pool's threads follow too); at the
+// cap it waits, counted late, and the next connection to finish takes it. Its latency runs from its
+// due time, so the wait is in it. Connections idle longer than the idle timeout retire, down to the
 // floor. The backlog is a count: its items are consecutive in this loop's stride, so their due
 // times are recomputed from the schedule and memory stays flat however far behind the run falls.
 //
@@ -42,6 +43,9 @@ class open_pool {
  private:
   void dispatch();
   void assign();
+  void give(connection& c);
+  [[nodiscard]] bool resend_for(const connection& c) const;
+  void unlist(connection& c);
   void open_one();
   void maybe_end();
   clock::time_point take_backlog();
@@ -50,6 +54,7 @@ class open_pool {
 
   event_loop& loop_;
   unsigned stride_;
+  unsigned streams_;                 // requests one connection carries at once (HTTP/2: --streams)
   timer_type dispatch_timer_;        // fires when the next request is due
   std::vector<connection*> idle_;    // oldest first; reuse takes the newest
   std::vector<connection*> spare_;   // closed connection objects, reused before new ones

@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "hit/http/tls.hpp"
 #include "hit/result.hpp"
@@ -36,9 +37,10 @@ class session_cache {
 
 class tls_context {
  public:
-  // Loads the trust store, the client certificate and key, protocol bounds and ciphers. Fails
+  // Loads the trust store, the client certificate and key, protocol bounds and ciphers; offers
+  // the ALPN protocols in `alpn` (wire format: length-prefixed names, preferred first). Fails
   // with one line naming the file or setting at fault.
-  static result<std::unique_ptr<tls_context>> create(const tls_options& o);
+  static result<std::unique_ptr<tls_context>> create(const tls_options& o, std::string_view alpn);
   ~tls_context();
   tls_context(const tls_context&) = delete;
   tls_context& operator=(const tls_context&) = delete;

@@ -28,6 +28,7 @@
 #include <cerrno>
 #include <climits>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "detail/tls_context.hpp"
@@ -105,6 +106,14 @@ class transport {
   }
   // The last handshake resumed a session (TLS only).
   [[nodiscard]] bool resumed() const noexcept { return ssl_ && SSL_session_reused(ssl_) == 1; }
+  // The protocol ALPN chose in the last handshake ("h2", "http/1.1"); empty: none (or TCP).
+  [[nodiscard]] std::string_view alpn() const noexcept {
+    if (ssl_ == nullptr) return {};
+    const unsigned char* p = nullptr;
+    unsigned n = 0;
+    SSL_get0_alpn_selected(ssl_, &p, &n);
+    return {reinterpret_cast<const char*>(p), n};
+  }
   // Why the last handshake failed, in OpenSSL's words (TLS only).
   [[nodiscard]] tls_failure failure() const { return describe_tls_failure(ssl_, last_error_); }
 

@@ -152,7 +152,14 @@ void connection::on_connect(const boost::system::error_code& ec) {
 void connection::on_handshake(const boost::system::error_code& ec) {
   if (timed_out_) return connect_failed(stats::error_kind::connect_timeout);
   if (ec) {
-    loop_.tls_failed(transport_.failure());
+    auto f = transport_.failure();
+    // A server that speaks no protocol offered (only h2, with --h2) may end the handshake with
+    // the no_application_protocol alert instead of choosing none.
+    if (loop_.cfg.http == http_version::http2 &&
+        f.reason.find("no application protocol") != std::string::npos)
+      f = {"the server did not agree to HTTP/2 (" + f.reason + ")",
+           "--http auto speaks HTTP/1.1 to it"};
+    loop_.tls_failed(std::move(f));
     transport_.close();
     return connect_failed(stats::error_kind::tls);
   }

@@ -91,10 +91,8 @@ void connection::h2_flush() {
   const auto b = http2_->output();
   if (b.size() == 0) return;
   writing_ = true;
-  transport_.async_write_some(
-      b, bind_write([this](const boost::system::error_code& ec, std::size_t n) {
-        h2_on_written(ec, n);
-      }));
+  transport_.async_write_some(b, bind_write([this](const boost::system::error_code& ec,
+                                                   std::size_t n) { h2_on_written(ec, n); }));
 }
 
 void connection::h2_on_written(const boost::system::error_code& ec, std::size_t n) {
@@ -134,8 +132,7 @@ void connection::h2_count(clock::time_point now) {
   for (const auto& o : done) {
     switch (o.what) {
       case stream_outcome::kind::response:
-        loop_.summary.record_response(o.status, o.rec.bytes_in, now - o.rec.due,
-                                      now - o.rec.sent);
+        loop_.summary.record_response(o.status, o.rec.bytes_in, now - o.rec.due, now - o.rec.sent);
         loop_.summary.ttfb.record(
             (o.rec.first_byte == clock::time_point{} ? now : o.rec.first_byte) - o.rec.sent);
         ++served_;

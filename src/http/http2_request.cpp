@@ -27,8 +27,7 @@ http2_request build_http2_request(const url& target, const request_spec& spec) {
     const auto& v = r.strings.emplace_back(value);
     r.fields.push_back({reinterpret_cast<std::uint8_t*>(const_cast<char*>(n.data())),
                         reinterpret_cast<std::uint8_t*>(const_cast<char*>(v.data())), n.size(),
-                        v.size(),
-                        NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE});
+                        v.size(), NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE});
   };
   std::string authority = target.authority;
   bool has_agent = false;
@@ -46,7 +45,7 @@ http2_request build_http2_request(const url& target, const request_spec& spec) {
   if (!has_agent) add("user-agent", "hit/" HIT_VERSION);
   if (!has_accept) add("accept", "*/*");
   static constexpr std::array<std::string_view, 8> dropped = {
-      "host",    "connection", "keep-alive", "proxy-connection", "transfer-encoding",
+      "host",    "connection", "keep-alive",    "proxy-connection", "transfer-encoding",
       "upgrade", "te",         "content-length"};
   for (const auto& [name, value] : spec.headers) {
     auto n = lower(name);

@@ -24,7 +24,8 @@ http2_session::http2_session(const http2_request& request, unsigned streams, uns
       streams_(std::max(1u, streams)),
       in_(read_size) {
   free_.reserve(slots_.size());
-  for (std::size_t i = slots_.size(); i > 0; --i) free_.push_back(static_cast<std::uint32_t>(i - 1));
+  for (std::size_t i = slots_.size(); i > 0; --i)
+    free_.push_back(static_cast<std::uint32_t>(i - 1));
   outcomes_.reserve(slots_.size());
   taken_.reserve(slots_.size());
   out_.reserve(4096);
@@ -91,9 +92,9 @@ bool http2_session::submit(const in_flight& rec) {
   nghttp2_data_provider body{};
   body.read_callback = read_body;
   void* user = reinterpret_cast<void*>(std::uintptr_t{i} + 1);
-  const auto id = nghttp2_submit_request(session_, nullptr, request_.fields.data(),
-                                         request_.fields.size(),
-                                         request_.body.empty() ? nullptr : &body, user);
+  const auto id =
+      nghttp2_submit_request(session_, nullptr, request_.fields.data(), request_.fields.size(),
+                             request_.body.empty() ? nullptr : &body, user);
   if (id < 0) {
     s.used = false;
     exhausted_ = true;
@@ -201,8 +202,8 @@ int http2_session::on_frame_recv(nghttp2_session* session, const nghttp2_frame* 
       break;
     case NGHTTP2_SETTINGS:
       if ((f->hd.flags & NGHTTP2_FLAG_ACK) == 0) {
-        const auto cap = nghttp2_session_get_remote_settings(
-            session, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
+        const auto cap =
+            nghttp2_session_get_remote_settings(session, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
         self->limit_ = static_cast<unsigned>(std::min<std::uint64_t>(self->streams_, cap));
         auto& low = self->counters_.stream_limit;
         if (low == 0 || self->limit_ < low) low = self->limit_;

@@ -14,10 +14,10 @@
 namespace hit::http::detail {
 
 struct http2_request {
-  std::deque<std::string> strings;    // the fields' names and values (stable addresses)
-  std::vector<nghttp2_nv> fields;     // pseudo-headers first, names lower case
-  std::string body;                   // sent in DATA frames; empty: HEADERS ends the stream
-  bool head = false;                  // HEAD: responses carry no body
+  std::deque<std::string> strings;  // the fields' names and values (stable addresses)
+  std::vector<nghttp2_nv> fields;   // pseudo-headers first, names lower case
+  std::string body;                 // sent in DATA frames; empty: HEADERS ends the stream
+  bool head = false;                // HEAD: responses carry no body
 };
 
 // :method, :scheme, :authority (a user's Host header replaces the URL's), :path, then the

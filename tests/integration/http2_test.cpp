@@ -1,0 +1,180 @@
+// hit over HTTP/2 against a stock nginx (http2, one worker) on loopback: h2 over TLS (ALPN) and
+// h2c with prior knowledge, a server that caps concurrent streams, one that sends GOAWAY every
+// 100 requests (keepalive_requests), and servers that do not speak HTTP/2 at all. Certificates
+// are made at test time (test_pki.hpp).
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "../unit/http/test_pki.hpp"
+#include "harness.hpp"
+#include "run_json.hpp"
+
+namespace fs = std::filesystem;
+using hit::test::run_hit;
+using hit::test::run_json;
+
+namespace {
+
+const char* nginx = "/usr/sbin/nginx";
+
+class http2_nginx : public ::testing::Test {
+ protected:
+  enum port_index { tls_h2, h2c, capped, goaway, tls_h1, plain_h1, ports };
+
+  static void SetUpTestSuite() {
+    if (!fs::exists(nginx)) return;
+    pki_ = std::make_unique<hit::test::test_pki>();
+    dir_ = pki_->path("");
+    fs::create_directories(dir_ / "logs");
+    for (auto& p : port_) p = hit::test::free_port();
+    const std::string d = dir_.string() + "/";
+    auto server = [&](port_index i, const std::string& listen, const std::string& extra) {
+      return "  server { listen 127.0.0.1:" + std::to_string(port_[i]) + listen + ";\n    " +
+             extra + "\n    location / { return 200 \"hello over h2\\n\"; } }\n";
+    };
+    std::ofstream(dir_ / "nginx.conf")
+        << "worker_processes 1;\ndaemon off;\nmaster_process off;\n"
+        << "error_log " << d << "logs/error.log;\npid " << d << "nginx.pid;\n"
+        << "events { worker_connections 1024; }\n"
+        << "http { access_log off; keepalive_requests 100000; client_body_temp_path " << d
+        << ";\n  client_max_body_size 10m;\n"
+        << "  ssl_certificate " << d << "server-chain.pem; ssl_certificate_key " << d
+        << "server.key;\n"
+        << server(tls_h2, " ssl http2", "") << server(h2c, " http2", "")
+        << server(capped, " http2", "http2_max_concurrent_streams 4;")
+        << server(goaway, " http2", "keepalive_requests 100;") << server(tls_h1, " ssl", "")
+        << server(plain_h1, "", "") << "}\n";
+    srv_ = hit::test::spawn({nginx, "-p", d, "-c", d + "nginx.conf", "-e", "stderr"});
+    auto all_up = [] {
+      for (auto p : port_)
+        if (!hit::test::accepting(p)) return false;
+      return true;
+    };
+    for (int i = 0; i < 100 && !all_up(); ++i) usleep(50'000);
+    up_ = all_up();
+  }
+  static void TearDownTestSuite() {
+    if (srv_.pid > 0) {
+      kill(srv_.pid, SIGTERM);
+      hit::test::finish(srv_, std::chrono::seconds(10), [](auto) {});
+    }
+    pki_.reset();
+  }
+  void SetUp() override {
+    if (!fs::exists(nginx)) GTEST_SKIP() << "nginx is not installed (scripts/setup)";
+    ASSERT_TRUE(up_) << "nginx with http2 did not start";
+  }
+  static std::string url(port_index i) {
+    const bool tls = i == tls_h2 || i == tls_h1;
+    return std::string(tls ? "https://localhost:" : "http://127.0.0.1:") +
+           std::to_string(port_[i]) + "/";
+  }
+  static std::string ca() { return (dir_ / "root.pem").string(); }
+
+  static inline std::unique_ptr<hit::test::test_pki> pki_;
+  static inline fs::path dir_;
+  static inline std::array<unsigned short, ports> port_{};
+  static inline hit::test::child srv_;
+  static inline bool up_ = false;
+};
+
+TEST_F(http2_nginx, h2_over_tls_by_alpn_counts_every_request) {
+  const auto j = run_json({"--h2", "-n", "3000", "-c", "4", "--streams", "8", "--cacert", ca(),
+                           url(tls_h2)});
+  EXPECT_EQ(j["requests"], 3000);
+  EXPECT_EQ(j["errors"], 0);
+  EXPECT_EQ(j["status_codes"]["200"], 3000);
+  EXPECT_EQ(j["protocol"], "h2");
+  EXPECT_EQ(j["connections_opened"], 4);  // no limit on requests per connection here
+  EXPECT_EQ(j["http2"]["connections"], 4);
+  EXPECT_EQ(j["http2"]["stream_limit"], 8);
+  EXPECT_GT(j["http2"]["peak_streams"], 1);  // streams were in flight together
+  EXPECT_LE(j["http2"]["peak_streams"], 8);
+  EXPECT_GT(j["http2"]["header_bytes"], 0);
+  EXPECT_GT(j["http2"]["header_bytes_decoded"], j["http2"]["header_bytes"]);
+}
+
+TEST_F(http2_nginx, h2c_with_prior_knowledge_counts_every_request) {
+  const auto j = run_json({"--h2", "-n", "3000", "-c", "3", "--streams", "10", url(h2c)});
+  EXPECT_EQ(j["requests"], 3000);
+  EXPECT_EQ(j["errors"], 0);
+  EXPECT_EQ(j["status_codes"]["200"], 3000);
+  EXPECT_EQ(j["protocol"], "h2");
+  EXPECT_EQ(j["connections_opened"], 3);
+}
+
+TEST_F(http2_nginx, the_servers_stream_limit_caps_streams_in_flight) {
+  const auto j = run_json({"--h2", "-n", "2000", "-c", "2", "--streams", "16", url(capped)});
+  EXPECT_EQ(j["requests"], 2000);
+  EXPECT_EQ(j["errors"], 0);
+  EXPECT_EQ(j["http2"]["stream_limit"], 4);
+  EXPECT_LE(j["http2"]["peak_streams"], 4);
+  EXPECT_EQ(j["retries"], 0);  // never above the limit, so never refused
+}
+
+TEST_F(http2_nginx, goaway_every_100_requests_loses_none_and_counts_retries) {
+  const auto j = run_json({"--h2", "-n", "3000", "-c", "4", "--streams", "10", url(goaway)});
+  EXPECT_EQ(j["requests"], 3000);
+  EXPECT_EQ(j["errors"], 0) << j["errors_by_kind"];
+  EXPECT_EQ(j["status_codes"]["200"], 3000);
+  // Each connection serves 100 streams, then GOAWAY: about 30 connections.
+  EXPECT_GE(j["http2"]["goaways"], 25);
+  EXPECT_GE(j["connections_opened"], 30);
+}
+
+TEST_F(http2_nginx, the_open_model_keeps_its_rate_over_h2) {
+  const auto j = run_json({"--h2", "--rate", "400", "-z", "3s", "--max-workers", "4",
+                           "--streams", "4", url(h2c)});
+  EXPECT_EQ(j["errors"], 0);
+  EXPECT_EQ(j["protocol"], "h2");
+  EXPECT_EQ(j["requests"].get<std::uint64_t>() + j["not_sent"].get<std::uint64_t>(), 1200);
+  EXPECT_NEAR(j["achieved_rps"].get<double>(), 400.0, 4.0);
+  EXPECT_LE(j["connections"]["peak"], 4);
+}
+
+TEST_F(http2_nginx, a_request_body_larger_than_the_servers_window_is_sent_whole) {
+  // 200 KB: beyond HTTP/2's initial 64 KiB window, so the body waits for WINDOW_UPDATEs.
+  const auto body = (dir_ / "body.bin").string();
+  std::ofstream(body) << std::string(200'000, 'x');
+  const auto j = run_json(
+      {"--h2", "-n", "40", "-c", "2", "--streams", "4", "-m", "POST", "-D", body, url(h2c)});
+  EXPECT_EQ(j["requests"], 40);
+  EXPECT_EQ(j["errors"], 0) << j["errors_by_kind"];
+  EXPECT_EQ(j["status_codes"]["200"], 40);
+}
+
+TEST_F(http2_nginx, a_tls_server_without_h2_fails_with_one_line_unless_http_auto) {
+  const auto r = run_hit({"--h2", "-n", "5", "-c", "1", "--cacert", ca(), url(tls_h1)});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("did not agree to HTTP/2"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--http auto"), std::string::npos) << r.err;
+
+  const auto h1 = run_json({"--http", "auto", "-n", "50", "-c", "2", "--cacert", ca(), url(tls_h1)});
+  EXPECT_EQ(h1["errors"], 0);
+  EXPECT_EQ(h1["protocol"], "http/1.1");
+  const auto h2 = run_json({"--http", "auto", "-n", "50", "-c", "2", "--cacert", ca(), url(tls_h2)});
+  EXPECT_EQ(h2["errors"], 0);
+  EXPECT_EQ(h2["protocol"], "h2");
+}
+
+TEST_F(http2_nginx, h2c_to_an_http1_server_fails_with_one_line) {
+  const auto r = run_hit({"--h2", "-n", "5", "-c", "1", url(plain_h1)});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("h2c with prior knowledge"), std::string::npos) << r.err;
+}
+
+TEST(http2_options, http2_options_are_checked) {
+  using hit::test::expect_usage_error;
+  expect_usage_error({"--streams", "4", "http://127.0.0.1:1/"}, "--streams is an HTTP/2 option");
+  expect_usage_error({"--http", "3", "http://127.0.0.1:1/"}, "--http wants 1.1, 2 or auto");
+  expect_usage_error({"--h2", "--window-bits", "31", "http://127.0.0.1:1/"}, "--window-bits");
+  expect_usage_error({"--h2", "--streams", "0", "http://127.0.0.1:1/"}, "--streams");
+  expect_usage_error({"--h2", "--http", "1.1", "http://127.0.0.1:1/"}, "disagree");
+  expect_usage_error({"--h2", "--no-keepalive", "http://127.0.0.1:1/"}, "--no-keepalive");
+}
+
+}  // namespace

@@ -83,8 +83,8 @@ class http2_nginx : public ::testing::Test {
 };
 
 TEST_F(http2_nginx, h2_over_tls_by_alpn_counts_every_request) {
-  const auto j = run_json({"--h2", "-n", "3000", "-c", "4", "--streams", "8", "--cacert", ca(),
-                           url(tls_h2)});
+  const auto j =
+      run_json({"--h2", "-n", "3000", "-c", "4", "--streams", "8", "--cacert", ca(), url(tls_h2)});
   EXPECT_EQ(j["requests"], 3000);
   EXPECT_EQ(j["errors"], 0);
   EXPECT_EQ(j["status_codes"]["200"], 3000);
@@ -127,8 +127,8 @@ TEST_F(http2_nginx, goaway_every_100_requests_loses_none_and_counts_retries) {
 }
 
 TEST_F(http2_nginx, the_open_model_keeps_its_rate_over_h2) {
-  const auto j = run_json({"--h2", "--rate", "400", "-z", "3s", "--max-workers", "4",
-                           "--streams", "4", url(h2c)});
+  const auto j = run_json(
+      {"--h2", "--rate", "400", "-z", "3s", "--max-workers", "4", "--streams", "4", url(h2c)});
   EXPECT_EQ(j["errors"], 0);
   EXPECT_EQ(j["protocol"], "h2");
   EXPECT_EQ(j["requests"].get<std::uint64_t>() + j["not_sent"].get<std::uint64_t>(), 1200);
@@ -153,10 +153,12 @@ TEST_F(http2_nginx, a_tls_server_without_h2_fails_with_one_line_unless_http_auto
   EXPECT_NE(r.err.find("did not agree to HTTP/2"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("--http auto"), std::string::npos) << r.err;
 
-  const auto h1 = run_json({"--http", "auto", "-n", "50", "-c", "2", "--cacert", ca(), url(tls_h1)});
+  const auto h1 =
+      run_json({"--http", "auto", "-n", "50", "-c", "2", "--cacert", ca(), url(tls_h1)});
   EXPECT_EQ(h1["errors"], 0);
   EXPECT_EQ(h1["protocol"], "http/1.1");
-  const auto h2 = run_json({"--http", "auto", "-n", "50", "-c", "2", "--cacert", ca(), url(tls_h2)});
+  const auto h2 =
+      run_json({"--http", "auto", "-n", "50", "-c", "2", "--cacert", ca(), url(tls_h2)});
   EXPECT_EQ(h2["errors"], 0);
   EXPECT_EQ(h2["protocol"], "h2");
 }

@@ -152,7 +152,10 @@ void connection::h2_count(clock::time_point now) {
 // With no stream open: the end of the closed model's work, or of a connection that takes no
 // more streams (GOAWAY, a timed-out stream, both sides done).
 void connection::h2_check_end() {
-  if (!connected_ || !http2_->live() || http2_->open_streams() > 0 || writing_) return;
+  if (!connected_ || !http2_->live() || writing_) return;
+  // nghttp2 ended the session on a connection error (its GOAWAY is out): what is open never ends.
+  if (http2_->open_streams() > 0 && http2_->done()) return h2_lost(stats::error_kind::malformed);
+  if (http2_->open_streams() > 0) return;
   // (Resends wait for a new connection: this one closes and asks for work again.)
   if (drained_ && !paced_ && loop_.resends.empty()) return finish();
   if (http2_->closing() || http2_->done() || !loop_.resends.empty()) h2_close();

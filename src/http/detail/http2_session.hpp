@@ -75,7 +75,8 @@ class http2_session {
   [[nodiscard]] bool closing() const noexcept { return goaway_ || exhausted_ || cancelled_ > 0; }
   // The server sent GOAWAY: no new streams; the open ones finish or are refused.
   [[nodiscard]] bool going_away() const noexcept { return goaway_; }
-  // Neither side has anything more to say (after GOAWAY, once every stream ended).
+  // Neither side has anything more to say: after a GOAWAY once every stream ended, or after a
+  // connection error (then with streams that will never end).
   [[nodiscard]] bool done() const noexcept;
 
   // Frames to send, gathered from nghttp2 (empty: nothing). Call only with no write pending:
@@ -86,7 +87,9 @@ class http2_session {
   [[nodiscard]] boost::asio::mutable_buffer read_buffer() noexcept {
     return {in_.data(), in_.size()};
   }
-  // `n` bytes arrived at `now`. False on a protocol error (the connection is unusable).
+  // `n` bytes arrived at `now`. False when nghttp2 failed outright. A connection error in the
+  // bytes (not HTTP/2, a bad frame) is not reported here: nghttp2 queues a GOAWAY, and once it
+  // is out (output()) the session is done() with streams still open.
   bool received(std::size_t n, clock::time_point now);
 
   [[nodiscard]] std::vector<stream_outcome>& outcomes() noexcept { return outcomes_; }

@@ -26,6 +26,7 @@
 #include <variant>
 #include <vector>
 
+#include "detail/server_h2.hpp"
 #include "detail/server_tls.hpp"
 #include "hit/printable.hpp"
 #include "hit/stats/duration.hpp"
@@ -59,6 +60,11 @@ constexpr std::string_view unsolicited_response =
 constexpr std::string_view switching_protocols =
     "HTTP/1.1 101 Switching Protocols\r\nServer: hit\r\nConnection: Upgrade\r\n"
     "Upgrade: hit-test\r\n\r\n";
+// After an HTTP/2 GOAWAY of ours: how long the client gets to close first, so that what it
+// still sends does not make our close a RST that could destroy the GOAWAY before it is read.
+constexpr auto h2_linger = std::chrono::seconds(1);
+// HTTP/2's default SETTINGS_MAX_CONCURRENT_STREAMS (server_config::max_streams = 0).
+constexpr std::uint32_t default_h2_streams = 100;
 // early=1: how long the response gets to reach the client before close() may turn unread body
 // bytes into a RST, which would make the client's kernel drop the response it has not read yet.
 constexpr auto early_linger = std::chrono::milliseconds(100);
@@ -88,11 +94,13 @@ class request_parser final : public beast_http::basic_parser<true> {
   void on_finish_impl(error_code&) override {}
 };
 
+// Every body is this text repeated, cut to its size.
+constexpr std::string_view body_text = "hello from hit";
+
 std::string default_body(std::size_t size) {
-  static constexpr std::string_view text = "hello from hit";
   std::string b;
   b.reserve(size);
-  while (b.size() < size) b += text.substr(0, std::min(text.size(), size - b.size()));
+  while (b.size() < size) b += body_text.substr(0, std::min(body_text.size(), size - b.size()));
   return b;
 }
 
@@ -188,6 +196,8 @@ knobs parse_knobs(std::string_view target) {
       k.extra = flag();
     } else if (key == "upgrade") {
       k.upgrade = flag();
+    } else if (key == "refuse") {
+      k.refuse = flag();
     }
   }
   if (k.early && !status_given) k.status = 413;
@@ -204,11 +214,19 @@ struct server::impl {
   std::string canned_head;                // the same for HEAD
   tcp::endpoint endpoint;                 // where open() listens
   std::optional<detail::server_tls> tls;  // set: every connection speaks TLS
+  detail::h2_shared h2;                   // what HTTP/2 connections share
 
   explicit impl(const server_config& c)
       : cfg(c), io(static_cast<int>(std::max(1u, c.threads))), body(default_body(c.body_size)) {
     append_response(canned, 200, knobs{}, false, body, true);
     append_response(canned_head, 200, knobs{}, true, body, true);
+    h2.max_streams = c.max_streams == 0 ? default_h2_streams : c.max_streams;
+    h2.goaway_after = c.goaway_after;
+    h2.default_size = c.body_size;
+    h2.default_size_text = std::to_string(c.body_size);
+    h2.pattern = default_body(16 * 1024 + body_text.size());
+    h2.period = body_text.size();
+    if (c.pause_for.count() > 0) h2.stall_left = [this] { return stall_left(); };
   }
 
   // How long a request arriving now waits for the configured stall to end.
@@ -240,15 +258,41 @@ struct server::impl {
       error_code ignored;
       socket.set_option(tcp::no_delay(true), ignored);
     }
+    bool speaks_h2 = false;
     if constexpr (std::is_same_v<Stream, tls_stream>) {
       auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_tuple);
       if (ec) co_return;
+      const unsigned char* alpn = nullptr;
+      unsigned alpn_size = 0;
+      SSL_get0_alpn_selected(stream.native_handle(), &alpn, &alpn_size);
+      speaks_h2 = alpn_size == 2 && std::memcmp(alpn, "h2", 2) == 0;
     }
     std::vector<char> buf(16384);
     std::size_t buffered = 0;
+    asio::steady_timer timer(socket.get_executor());
+    // HTTP/2 without ALPN: the client preface as the first bytes (prior knowledge). An HTTP/1.1
+    // request differs from it in its first byte, so HTTP/1.1 waits for nothing more.
+    constexpr auto preface = detail::h2_client_preface;
+    while (!speaks_h2) {
+      auto [ec, n] = co_await stream.async_read_some(
+          asio::buffer(buf.data() + buffered, buf.size() - buffered), use_tuple);
+      if (ec) co_return;
+      buffered += n;
+      if (std::memcmp(buf.data(), preface.data(), std::min(buffered, preface.size())) != 0) break;
+      speaks_h2 = buffered >= preface.size();
+    }
+    if (speaks_h2) {
+      const bool polite = co_await detail::serve_h2(stream, h2, buf, buffered);
+      if (polite) {
+        co_await send_close_notify(stream);
+        co_await linger_close(socket, timer, buf, h2_linger);
+      }
+      error_code ignored;
+      socket.close(ignored);
+      co_return;
+    }
     std::string out;  // responses with knobs are built here; grows once, then reused
     std::string big_body;
-    asio::steady_timer timer(socket.get_executor());
     bool notify = true;  // how a break out of the loop closes: with close_notify, over TLS
     for (;;) {
       std::optional<request_parser> p;
@@ -419,6 +463,9 @@ result<std::unique_ptr<server>> server::make(const server_config& cfg) {
   if (cfg.body_size > max_body_size)
     return failure{"body size " + std::to_string(cfg.body_size) + " is above the limit of " +
                    std::to_string(max_body_size) + " bytes"};
+  if (cfg.max_streams > max_h2_streams)
+    return failure{"max streams " + std::to_string(cfg.max_streams) + " is above the limit of " +
+                   std::to_string(max_h2_streams)};
   error_code ec;
   const auto addr = asio::ip::make_address(cfg.address, ec);
   if (ec) return failure{"bad listen address '" + printable(cfg.address) + "'"};

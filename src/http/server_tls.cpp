@@ -68,10 +68,11 @@ result<served_identity> self_signed(const tls_settings& s) {
   return served_identity{{std::move(certs), std::move(key)}, std::move(made->certificate_pem)};
 }
 
-// ALPN: "http/1.1" when the client offers it; otherwise no protocol, and the handshake goes on.
+// ALPN: "h2" when the client offers it, else "http/1.1" when offered (our order, not the
+// client's); otherwise no protocol, and the handshake goes on.
 int select_alpn(SSL*, const unsigned char** out, unsigned char* out_len, const unsigned char* in,
                 unsigned int in_len, void*) {
-  static constexpr unsigned char ours[] = "\x08http/1.1";
+  static constexpr unsigned char ours[] = "\x02h2\x08http/1.1";
   unsigned char* chosen = nullptr;
   if (SSL_select_next_proto(&chosen, out_len, ours, sizeof ours - 1, in, in_len) !=
       OPENSSL_NPN_NEGOTIATED)

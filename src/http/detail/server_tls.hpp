@@ -17,9 +17,9 @@ struct server_tls {
   std::string fingerprint;      // its SHA-256, "AB:CD:..."
 };
 
-// The context for `s` (s.enabled is not looked at): TLS 1.2 and 1.3, ECDHE only, ALPN
-// "http/1.1", tickets on; the certificate chain and key from s.cert_file and s.key_file, or a
-// self-signed certificate written to s.write_cert_file when that is set; client certificates
+// The context for `s` (s.enabled is not looked at): TLS 1.2 and 1.3, ECDHE only, ALPN "h2"
+// before "http/1.1", tickets on; the certificate chain and key from s.cert_file and s.key_file, or
+// a self-signed certificate written to s.write_cert_file when that is set; client certificates
 // required and verified against s.client_ca_file when that is set. Fails with one line that
 // names the file. Any thread; reads and writes files.
 result<server_tls> make_server_tls(const tls_settings& s);

@@ -23,6 +23,13 @@ TEST(knobs, every_knob) {
   EXPECT_FALSE(k.reset);
 }
 
+TEST(knobs, refuse_is_a_flag) {
+  EXPECT_TRUE(parse_knobs("/?refuse=1").refuse);
+  EXPECT_TRUE(parse_knobs("/?refuse").refuse);
+  EXPECT_FALSE(parse_knobs("/?refuse=0").refuse);
+  EXPECT_FALSE(parse_knobs("/?reset=1").refuse);
+}
+
 TEST(knobs, halfclose_is_a_flag) {
   EXPECT_TRUE(parse_knobs("/?halfclose=1").halfclose);
   EXPECT_FALSE(parse_knobs("/?halfclose=0").halfclose);

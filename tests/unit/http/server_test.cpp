@@ -183,6 +183,12 @@ TEST(server_listen, refuses_bad_settings_with_one_line) {
   server_config bad_port;
   bad_port.port = "http";
   EXPECT_FALSE(server::listen(bad_port));
+
+  server_config too_many_streams;
+  too_many_streams.max_streams = hit::http::max_h2_streams + 1;
+  const auto streams = server::listen(too_many_streams);
+  ASSERT_FALSE(streams);
+  EXPECT_EQ(streams.error(), "max streams 2147483648 is above the limit of 2147483647");
 }
 
 }  // namespace

@@ -179,7 +179,7 @@ TEST_F(server_tls_test, the_fingerprint_is_the_sha256_of_the_certificate_served)
   EXPECT_NE((*other)->certificate_fingerprint(), fp);
 }
 
-TEST_F(server_tls_test, alpn_selects_http_1_1_when_offered_and_nothing_otherwise) {
+TEST_F(server_tls_test, alpn_prefers_h2_then_http_1_1_and_nothing_otherwise) {
   start();
   auto alpn_of = [](tls_stream& s) {
     const unsigned char* p = nullptr;
@@ -188,14 +188,20 @@ TEST_F(server_tls_test, alpn_selects_http_1_1_when_offered_and_nothing_otherwise
     return std::string(reinterpret_cast<const char*>(p), n);
   };
   error_code ec;
-  auto both = connect({.trust_pem = srv_->certificate_pem(), .alpn = "\x02h2\x08http/1.1"}, ec);
+  // Our order, not the client's: h2 even when the client lists it second.
+  auto both = connect({.trust_pem = srv_->certificate_pem(), .alpn = "\x08http/1.1\x02h2"}, ec);
   ASSERT_FALSE(ec) << ec.message();
-  EXPECT_EQ(alpn_of(*both), "http/1.1");
-  auto h2_only = connect({.trust_pem = srv_->certificate_pem(), .alpn = "\x02h2"}, ec);
+  EXPECT_EQ(alpn_of(*both), "h2");
+  auto h1_only = connect({.trust_pem = srv_->certificate_pem(), .alpn = "\x08http/1.1"}, ec);
   ASSERT_FALSE(ec) << ec.message();
-  EXPECT_EQ(alpn_of(*h2_only), "");
-  asio::write(*h2_only, asio::buffer(get("/")));
-  EXPECT_EQ(read_exactly(*h2_only, hello.size()), hello);
+  EXPECT_EQ(alpn_of(*h1_only), "http/1.1");
+  asio::write(*h1_only, asio::buffer(get("/")));
+  EXPECT_EQ(read_exactly(*h1_only, hello.size()), hello);
+  auto neither = connect({.trust_pem = srv_->certificate_pem(), .alpn = "\x08spdy/3.1"}, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(alpn_of(*neither), "");
+  asio::write(*neither, asio::buffer(get("/")));
+  EXPECT_EQ(read_exactly(*neither, hello.size()), hello);
 }
 
 TEST_F(server_tls_test, tls_1_2_clients_get_an_ecdhe_suite) {

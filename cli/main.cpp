@@ -266,6 +266,8 @@ int serve(const cli::serve_options& o) {
   cfg.pause_at = o.pause_at;
   cfg.pause_for = o.pause_for;
   cfg.tls = o.tls;
+  cfg.max_streams = o.max_streams;
+  cfg.goaway_after = o.goaway_after;
   // A file that cannot serve (missing, not PEM, a key that does not match) is bad input, found
   // before anything listens; a failed bind is a failure to run.
   auto made = http::server::make(cfg);

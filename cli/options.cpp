@@ -59,12 +59,22 @@ Per-request knobs in the query string:
   hold=3s       ...and then keeps the socket open, unread, this long before closing
   extra=1       send a second, unsolicited response with the real one
   upgrade=1     answer 101 Switching Protocols, then never speak HTTP again
+  refuse=1      HTTP/2: RST_STREAM REFUSED_STREAM instead of a response
 
-HTTPS (--tls): TLS 1.2 and 1.3, ALPN http/1.1, session tickets. Without --cert and --key the
-server makes a self-signed certificate for localhost, 127.0.0.1 and ::1 at startup and prints
-its SHA-256 fingerprint; --write-cert FILE saves it for a client (curl --cacert FILE). Over
-TLS, close=1 (and early=1, garbage=1) end with close_notify; drop=1, halfclose=1 and
-hangup=1 close the TCP connection without it, as an idle keep-alive timeout does; reset=1
+HTTP/2: h2c with prior knowledge on any port (the client preface as the first bytes), and h2
+over --tls when the client offers it in ALPN. Per stream: delay= holds only its stream;
+status=, size=, HEAD as above, content-length except with chunked=1, which sends the body
+in two DATA frames; reset=1 is RST_STREAM INTERNAL_ERROR; close=1 completes the response,
+then sends GOAWAY naming that stream as the last. drop, halfclose, garbage, hangup, early,
+hold, extra and upgrade are HTTP/1.1 knobs, ignored on HTTP/2. --max-streams is the
+SETTINGS_MAX_CONCURRENT_STREAMS advertised; --goaway-after N ends each connection with a
+GOAWAY after its Nth stream, as if that stream asked close=1.
+
+HTTPS (--tls): TLS 1.2 and 1.3, ALPN h2 then http/1.1, session tickets. Without --cert and
+--key the server makes a self-signed certificate for localhost, 127.0.0.1 and ::1 at startup
+and prints its SHA-256 fingerprint; --write-cert FILE saves it for a client (curl --cacert
+FILE). Over TLS, close=1 (and early=1, garbage=1) end with close_notify; drop=1, halfclose=1
+and hangup=1 close the TCP connection without it, as an idle keep-alive timeout does; reset=1
 sends RST.
 
 Prints 'listening on http://ADDRESS/' (https:// with --tls) once bound, and with --tls a
@@ -254,6 +264,7 @@ struct run_args {
 
 struct serve_args {
   std::string listen = "127.0.0.1:0", threads = "1", body_size = "14", pause_at, pause_for;
+  std::string max_streams = "100", goaway_after = "0";
   bool tls = false;
   std::string cert, key, write_cert, client_ca;
   CLI::Option *cert_opt, *key_opt, *write_cert_opt, *client_ca_opt;
@@ -354,6 +365,14 @@ void declare_serve(CLI::App& serve, serve_args& a) {
   serve.add_option("--pause-at", a.pause_at,
                    "Stall every response from this long after the first request...");
   serve.add_option("--pause-for", a.pause_for, "...for this long (a coordinated-omission demo)");
+  serve
+      .add_option("--max-streams", a.max_streams,
+                  "HTTP/2: most concurrent streams a connection may open")
+      ->capture_default_str();
+  serve
+      .add_option("--goaway-after", a.goaway_after,
+                  "HTTP/2: GOAWAY after this many streams on a connection, 0 = never")
+      ->capture_default_str();
   serve.add_flag("--tls", a.tls,
                  "Serve HTTPS; without --cert/--key, with a self-signed certificate");
   a.cert_opt =
@@ -370,6 +389,8 @@ void declare_serve(CLI::App& serve, serve_args& a) {
                                    {"--body-size", "BYTES"},
                                    {"--pause-at", "DURATION"},
                                    {"--pause-for", "DURATION"},
+                                   {"--max-streams", "N"},
+                                   {"--goaway-after", "N"},
                                    {"--cert", "FILE"},
                                    {"--key", "FILE"},
                                    {"--write-cert", "FILE"},
@@ -570,6 +591,10 @@ serve_options validate_serve(const serve_args& a) {
   s.body_size = whole_number<std::size_t>(a.body_size, "--body-size", 0, http::max_body_size);
   if (!a.pause_at.empty()) s.pause_at = duration_arg(a.pause_at, "--pause-at");
   if (!a.pause_for.empty()) s.pause_for = duration_arg(a.pause_for, "--pause-for");
+  s.max_streams =
+      whole_number<std::uint32_t>(a.max_streams, "--max-streams", 1, http::max_h2_streams);
+  s.goaway_after =
+      whole_number<std::uint32_t>(a.goaway_after, "--goaway-after", 0, http::max_h2_streams);
   validate_serve_tls(a, s.tls);
   return s;
 }

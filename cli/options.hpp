@@ -65,7 +65,9 @@ struct serve_options {
   std::size_t body_size = 14;
   std::chrono::nanoseconds pause_at{0};
   std::chrono::nanoseconds pause_for{0};
-  http::tls_settings tls;  // --tls, --cert, --key, --write-cert, --require-client-cert
+  http::tls_settings tls;           // --tls, --cert, --key, --write-cert, --require-client-cert
+  std::uint32_t max_streams = 100;  // --max-streams: HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS
+  std::uint32_t goaway_after = 0;   // --goaway-after: HTTP/2 GOAWAY after N streams, 0 = never
 };
 
 struct parsed {

@@ -161,7 +161,8 @@ TEST(bad_input, serve_takes_only_its_own_options) {
 TEST(bad_input, serve_help_lists_every_knob) {
   const auto r = run_hit({"serve", "--help"});
   EXPECT_EQ(r.exit_code, 0);
-  for (const char* knob : {"delay=", "status=", "size=", "chunked=", "close=", "reset=", "drop=",
-                           "halfclose=", "garbage=", "hangup=", "early=", "extra=", "upgrade="})
+  for (const char* knob :
+       {"delay=", "status=", "size=", "chunked=", "close=", "reset=", "drop=", "halfclose=",
+        "garbage=", "hangup=", "early=", "extra=", "upgrade=", "refuse="})
     EXPECT_NE(r.out.find(knob), std::string::npos) << knob;
 }

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 using namespace std::chrono_literals;
 using hit::cli::parse_command_line;
@@ -85,6 +88,29 @@ TEST(options, serve_subcommand) {
   EXPECT_EQ(p.serve.address, "::1");
   EXPECT_EQ(p.serve.port, "8081");
   EXPECT_EQ(p.serve.threads, 2u);
+}
+
+TEST(options, serve_http2_settings) {
+  const auto defaults = parse({"serve"});
+  ASSERT_EQ(defaults.what, parsed::action::serve) << defaults.message;
+  EXPECT_EQ(defaults.serve.max_streams, 100u);
+  EXPECT_EQ(defaults.serve.goaway_after, 0u);
+  const auto p = parse({"serve", "--max-streams", "8", "--goaway-after", "1000"});
+  ASSERT_EQ(p.what, parsed::action::serve) << p.message;
+  EXPECT_EQ(p.serve.max_streams, 8u);
+  EXPECT_EQ(p.serve.goaway_after, 1000u);
+  for (const auto& [args, says] : std::vector<std::pair<std::vector<const char*>, std::string>>{
+           {{"serve", "--max-streams", "0"}, "--max-streams must be at least 1, got '0'"},
+           {{"serve", "--max-streams", "2147483648"},
+            "--max-streams '2147483648' is too large: at most 2147483647"},
+           {{"serve", "--goaway-after", "-1"}, "--goaway-after wants a whole number, got '-1'"},
+           {{"serve", "--goaway-after", "many"}, "--goaway-after wants a whole number"}}) {
+    const auto bad = parse(args);
+    EXPECT_EQ(bad.what, parsed::action::exit);
+    EXPECT_EQ(bad.exit_code, 2);
+    EXPECT_NE(bad.message.find(says), std::string::npos) << bad.message;
+    EXPECT_EQ(bad.message.find('\n'), bad.message.size() - 1) << bad.message;
+  }
 }
 
 TEST(options, serve_tls) {

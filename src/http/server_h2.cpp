@@ -199,7 +199,10 @@ class h2_connection {
     auto& c = self(user);
     h2_stream* st = c.acquire();
     st->reset(f->hd.stream_id);
-    nghttp2_session_set_stream_user_data(s, f->hd.stream_id, st);
+    if (nghttp2_session_set_stream_user_data(s, f->hd.stream_id, st) != 0) {
+      c.free_.push_back(st);  // no such stream after all: nothing will release it
+      return 0;
+    }
     if (++c.streams_ == c.shared_.goaway_after) c.close_after(f->hd.stream_id);
     return 0;
   }
@@ -362,8 +365,7 @@ asio::awaitable<void> read_loop(Stream& stream, h2_connection& c, std::vector<ch
 // Sets `polite` when the session is over (GOAWAY) rather than broken.
 template <class Stream>
 asio::awaitable<void> write_loop(Stream& stream, h2_connection& c, bool& polite) {
-  std::string out;
-  out.reserve(write_batch + 16 * 1024 + 64);  // a batch, plus one frame beyond it
+  std::string out;  // grows to the connection's largest turn (at most a batch and a frame)
   while (!c.done()) {
     out.clear();
     if (!c.take_output(out)) break;

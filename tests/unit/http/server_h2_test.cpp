@@ -6,10 +6,10 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <memory>
-#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -60,18 +60,28 @@ ran curl(const std::string& options, const std::string& url) {
              single_quoted(url));
 }
 
-std::size_t count(const std::string& text, const std::regex& re) {
-  return static_cast<std::size_t>(
-      std::distance(std::sregex_iterator(text.begin(), text.end(), re), std::sregex_iterator()));
+std::size_t count(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
 }
 
 // When nghttp says the DATA frame that ends stream `id` arrived, in seconds since it started;
-// -1 if it never did.
+// -1 if it never did. Its lines look like "[  1.003] recv DATA frame <length=14, flags=0x01,
+// stream_id=13>".
 double end_of_stream_at(const std::string& frames, int id) {
-  const std::regex re("\\[ *([0-9.]+)\\] recv DATA frame <length=[0-9]+, flags=0x01, stream_id=" +
-                      std::to_string(id) + ">");
-  std::smatch m;
-  return std::regex_search(frames, m, re) ? std::stod(m[1]) : -1;
+  const std::string tail = ", flags=0x01, stream_id=" + std::to_string(id) + ">";
+  std::size_t line = 0;
+  while (line < frames.size()) {
+    const auto next = std::min(frames.find('\n', line), frames.size());
+    const std::string text = frames.substr(line, next - line);
+    if (text.find("] recv DATA frame <length=") != std::string::npos &&
+        text.size() >= tail.size() &&
+        text.compare(text.size() - tail.size(), tail.size(), tail) == 0)
+      return std::stod(text.substr(1, text.find(']') - 1));
+    line = next + 1;
+  }
+  return -1;
 }
 
 // The value of SETTINGS_MAX_CONCURRENT_STREAMS in the first SETTINGS frame nghttp received;
@@ -79,11 +89,12 @@ double end_of_stream_at(const std::string& frames, int id) {
 std::string advertised_max_streams(const std::string& frames) {
   const auto at = frames.find("recv SETTINGS frame");
   if (at == std::string::npos) return "";
-  const auto end = frames.find("\n[", at);
-  const std::string settings = frames.substr(at, end - at);
-  std::smatch m;
-  static const std::regex re("SETTINGS_MAX_CONCURRENT_STREAMS\\(0x03\\):([0-9]+)");
-  return std::regex_search(settings, m, re) ? std::string(m[1]) : "";
+  const std::string settings = frames.substr(at, frames.find("\n[", at) - at);
+  const std::string key = "SETTINGS_MAX_CONCURRENT_STREAMS(0x03):";
+  const auto value = settings.find(key);
+  if (value == std::string::npos) return "";
+  const auto from = value + key.size();
+  return settings.substr(from, settings.find_first_not_of("0123456789", from) - from);
 }
 
 // A server on 127.0.0.1:0 served by its own thread.
@@ -165,7 +176,7 @@ TEST_F(server_h2_test, chunked_sends_the_body_in_two_data_frames_without_content
   EXPECT_NE(frames.out.find("recv DATA frame <length=50, flags=0x01, stream_id=13>"),
             std::string::npos)
       << frames.out;
-  EXPECT_EQ(count(frames.out, std::regex("recv DATA frame")), 2u) << frames.out;
+  EXPECT_EQ(count(frames.out, "recv DATA frame"), 2u) << frames.out;
 }
 
 TEST_F(server_h2_test, head_has_the_length_and_no_body) {
@@ -246,6 +257,15 @@ TEST_F(server_h2_test, a_delayed_stream_does_not_hold_the_others) {
   ASSERT_GE(slow, 0) << frames.out;
   EXPECT_LT(fast, 1.0) << frames.out;   // not behind the delay
   EXPECT_GE(slow, 1.45) << frames.out;  // a timer never fires early
+}
+
+TEST_F(server_h2_test, a_client_that_leaves_during_delays_leaves_a_serving_server) {
+  start();
+  // nghttp gives up after 300 ms and closes the connection with both streams still delayed.
+  const auto left = nghttp({base_ + "?delay=800ms", base_ + "?delay=1s"}, "-t 300ms");
+  EXPECT_NE(left.out.find("Timeout"), std::string::npos) << left.out;
+  std::this_thread::sleep_for(1200ms);  // past both delays: nothing of that connection fires
+  EXPECT_EQ(curl("--http2-prior-knowledge", base_ + "?size=2").out, "he 2 200 2");
 }
 
 TEST_F(server_h2_test, the_stall_holds_http2_streams_too) {

@@ -63,6 +63,7 @@ void http2_session::start() {
   limit_ = 1;
   goaway_ = false;
   exhausted_ = false;
+  expired_ = false;
   ++counters_.connections;
 }
 
@@ -140,6 +141,7 @@ unsigned http2_session::cancel_expired(clock::time_point deadline) {
     if (!s.used || s.cancelled || s.rec.sent > deadline) continue;
     s.cancelled = true;  // released when nghttp2 closes the stream, without an outcome
     ++cancelled_;
+    expired_ = true;
     nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, s.stream_id, NGHTTP2_CANCEL);
     ++n;
   }

@@ -169,6 +169,78 @@ TEST_F(http2_nginx, h2c_to_an_http1_server_fails_with_one_line) {
   EXPECT_NE(r.err.find("h2c with prior knowledge"), std::string::npos) << r.err;
 }
 
+// hit --h2 against hit serve: h2c and h2 by ALPN, and the server's knobs that make streams
+// fail, per stream.
+TEST(http2_serve, h2c_and_h2_count_every_request) {
+  hit::test::server plain;
+  const auto a = run_json({"--h2", "-n", "3000", "-c", "3", "--streams", "10", plain.url()});
+  EXPECT_EQ(a["requests"], 3000);
+  EXPECT_EQ(a["errors"], 0);
+  EXPECT_EQ(a["status_codes"]["200"], 3000);
+  EXPECT_EQ(a["protocol"], "h2");
+  EXPECT_EQ(a["connections_opened"], 3);
+
+  hit::test::server tls({"--tls"});
+  const auto b = run_json({"--h2", "-k", "-n", "3000", "-c", "3", "--streams", "10", tls.url()});
+  EXPECT_EQ(b["requests"], 3000);
+  EXPECT_EQ(b["errors"], 0);
+  EXPECT_EQ(b["protocol"], "h2");
+}
+
+TEST(http2_serve, the_advertised_stream_limit_holds) {
+  hit::test::server s({"--max-streams", "4"});
+  const auto j = run_json({"--h2", "-n", "2000", "-c", "2", "--streams", "16", s.url()});
+  EXPECT_EQ(j["requests"], 2000);
+  EXPECT_EQ(j["errors"], 0);
+  EXPECT_EQ(j["http2"]["stream_limit"], 4);
+  EXPECT_LE(j["http2"]["peak_streams"], 4);
+  EXPECT_EQ(j["retries"], 0);
+}
+
+TEST(http2_serve, goaway_after_100_streams_loses_no_request) {
+  hit::test::server s({"--goaway-after", "100"});
+  const auto j = run_json({"--h2", "-n", "5000", "-c", "4", "--streams", "10", s.url()});
+  EXPECT_EQ(j["requests"], 5000);
+  EXPECT_EQ(j["errors"], 0) << j["errors_by_kind"];
+  EXPECT_EQ(j["status_codes"]["200"], 5000);
+  EXPECT_GE(j["http2"]["goaways"], 45);
+  EXPECT_GT(j["retries"], 0);  // streams above each GOAWAY's last id, resent
+}
+
+TEST(http2_serve, reset_streams_are_errors_and_refused_ones_are_resent_once) {
+  hit::test::server s;
+  const auto reset = run_json({"--h2", "-n", "50", "-c", "2", "--streams", "4", s.url("?reset=1")});
+  EXPECT_EQ(reset["requests"], 50);
+  EXPECT_EQ(reset["errors"], 50);
+  EXPECT_EQ(reset["errors_by_kind"]["stream_reset"], 50);
+  EXPECT_EQ(reset["retries"], 0);
+  // Refused every time: each request is resent once (on a newer connection), then an error.
+  const auto refused =
+      run_json({"--h2", "-n", "50", "-c", "2", "--streams", "4", s.url("?refuse=1")});
+  EXPECT_EQ(refused["requests"], 50);
+  EXPECT_EQ(refused["errors_by_kind"]["stream_reset"], 50);
+  EXPECT_EQ(refused["retries"], 50);
+}
+
+TEST(http2_serve, status_size_and_chunked_bodies_per_stream) {
+  hit::test::server s;
+  const auto a = run_json({"--h2", "-n", "100", "-c", "2", "--streams", "5",
+                           s.url("?status=503&size=10000&chunked=1")});
+  EXPECT_EQ(a["requests"], 100);
+  EXPECT_EQ(a["errors"], 0);
+  EXPECT_EQ(a["status_codes"]["503"], 100);
+  EXPECT_GE(a["bytes"], 100 * 10000);
+}
+
+TEST(http2_serve, a_stream_past_the_timeout_is_a_timeout_and_the_run_ends) {
+  hit::test::server s;
+  const auto j =
+      run_json({"--h2", "-n", "4", "-c", "1", "--streams", "4", "-t", "300ms", s.url("?delay=5s")});
+  EXPECT_EQ(j["requests"], 4);
+  EXPECT_EQ(j["errors_by_kind"]["timeout"], 4);
+  EXPECT_LT(j["duration_s"], 3.0);
+}
+
 TEST(http2_options, http2_options_are_checked) {
   using hit::test::expect_usage_error;
   expect_usage_error({"--streams", "4", "http://127.0.0.1:1/"}, "--streams is an HTTP/2 option");

@@ -72,7 +72,7 @@ class http2_session {
   // Streams whose request still waits for its end (not cancelled).
   [[nodiscard]] unsigned open_streams() const noexcept { return active_ - cancelled_; }
   // The connection takes no new stream: GOAWAY, stream ids used up, or a stream timed out.
-  [[nodiscard]] bool closing() const noexcept { return goaway_ || exhausted_ || cancelled_ > 0; }
+  [[nodiscard]] bool closing() const noexcept { return goaway_ || exhausted_ || expired_; }
   // The server sent GOAWAY: no new streams; the open ones finish or are refused.
   [[nodiscard]] bool going_away() const noexcept { return goaway_; }
   // Neither side has anything more to say: after a GOAWAY once every stream ended, or after a
@@ -136,6 +136,7 @@ class http2_session {
   unsigned cancelled_ = 0;           // of which reset by cancel_expired
   bool goaway_ = false;
   bool exhausted_ = false;  // nghttp2 refused a new stream (stream ids used up)
+  bool expired_ = false;    // a stream timed out (cancel_expired)
   clock::time_point now_{};
   std::vector<std::uint8_t> out_;  // frames gathered for the next write; [out_sent_, size) left
   std::size_t out_sent_ = 0;

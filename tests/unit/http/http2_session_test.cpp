@@ -216,8 +216,9 @@ TEST_F(http2_session_test, expired_streams_are_reset_and_the_connection_takes_no
   EXPECT_EQ(client_->open_streams(), 1u);
   EXPECT_TRUE(client_->closing());
   EXPECT_FALSE(client_->can_submit());
-  srv_.feed(client_out());  // the requests, and RST_STREAM CANCEL for three of them
+  srv_.feed(client_out());           // the requests, and RST_STREAM CANCEL for three of them
   EXPECT_EQ(client_->active(), 1u);  // the reset streams are released once sent
+  EXPECT_TRUE(client_->closing());   // still: the connection is done with new streams
   EXPECT_EQ(client_->take_all().size(), 1u);
   EXPECT_TRUE(client_->outcomes().empty());  // a timed-out stream is no outcome
 }
@@ -229,7 +230,7 @@ TEST_F(http2_session_test, a_server_speaking_http1_is_a_protocol_error) {
   const std::string h1 = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
   to_client(h1);
   EXPECT_FALSE(client_->done());
-  client_out();  // nghttp2's GOAWAY (PROTOCOL_ERROR) goes out
+  client_out();                  // nghttp2's GOAWAY (PROTOCOL_ERROR) goes out
   EXPECT_TRUE(client_->done());  // it reads no more: the open stream will never end
   EXPECT_EQ(client_->open_streams(), 1u);
 }

@@ -22,7 +22,6 @@ namespace hit::http::detail {
 void connection::h2_start() {
   drained_ = false;
   http2_->start();
-  h2_read();
   if (has_request_) {
     has_request_ = false;
     h2_submit(session_.current());
@@ -30,6 +29,7 @@ void connection::h2_start() {
     loop_.worker_ready(*this);  // open model: the pool gives it requests (or lists it idle)
   }
   h2_fill();
+  h2_read();
 }
 
 void connection::h2_take(std::optional<clock::time_point> due) {
@@ -75,15 +75,16 @@ void connection::h2_submit(in_flight rec) {
   if (!http2_->submit(rec)) loop_.resends.push_back(rec);
 }
 
-// Takes requests from the loop while a stream is free, then writes what that produced.
-void connection::h2_fill() {
+// Takes requests from the loop while a stream is free, then (unless `flush` is false: the caller
+// writes later) writes what that produced.
+void connection::h2_fill(bool flush) {
   while (http2_->can_submit() && !paced_ &&
          (!drained_ || (!loop_.resends.empty() && loop_.resends.front().refused_at <= number_))) {
     const auto before = submitted_;
     loop_.worker_free(*this);  // take / take_resend (closed model), or the pool's run
     if (submitted_ == before) break;
   }
-  h2_flush();
+  if (flush) h2_flush();
 }
 
 void connection::h2_flush() {
@@ -111,6 +112,11 @@ void connection::h2_read() {
       bind([this](const boost::system::error_code& ec, std::size_t n) { h2_on_read(ec, n); }));
 }
 
+// What a read brought ends streams: they are counted and their streams filled again, then the
+// next read starts (Asio tries it at once) before the frames go out: the write is posted behind
+// it, so that when the rest of a burst of responses had already arrived, it is read and
+// answered in the same write (as h2load does by reading until the socket would block), not in
+// one write per piece.
 void connection::h2_on_read(const boost::system::error_code& ec, std::size_t n) {
   reading_ = false;
   if (!http2_->live()) return h2_closed();
@@ -119,10 +125,18 @@ void connection::h2_on_read(const boost::system::error_code& ec, std::size_t n) 
   const bool ok = http2_->received(n, now);
   h2_count(now);
   if (!ok) return h2_lost(stats::error_kind::malformed);
-  h2_fill();
+  h2_fill(false);
   if (!http2_->live()) return;  // the fill ended the connection
   h2_read();
-  h2_check_end();
+  if (!flush_posted_) {
+    flush_posted_ = true;
+    asio::post(loop_.io, bind_flush([this] {
+                 flush_posted_ = false;
+                 if (!http2_->live()) return h2_closed();
+                 h2_flush();
+                 h2_check_end();
+               }));
+  }
 }
 
 // The streams that ended: responses, resets, refusals.

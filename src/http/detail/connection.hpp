@@ -107,12 +107,16 @@ class connection {
   auto bind_write(F&& f) {  // HTTP/2's writes, pending beside its read
     return asio::bind_allocator(handler_allocator<int>(write_memory_), std::forward<F>(f));
   }
+  template <class F>
+  auto bind_flush(F&& f) {  // HTTP/2's posted flush, pending beside its read and write
+    return asio::bind_allocator(handler_allocator<int>(flush_memory_), std::forward<F>(f));
+  }
 
   // HTTP/2 (connection_http2.cpp).
   void h2_start();
   void h2_take(std::optional<clock::time_point> due);
   void h2_submit(in_flight rec);
-  void h2_fill();
+  void h2_fill(bool flush = true);
   void h2_flush();
   void h2_read();
   void h2_on_read(const boost::system::error_code& ec, std::size_t n);
@@ -151,7 +155,9 @@ class connection {
   bool paced_ = false;                    // a request taken waits for its due time (timer_)
   bool after_close_ = false;     // lost or gone away: once no operation is pending, ask for work
   std::uint64_t submitted_ = 0;  // requests started on streams (the fill loop's progress)
+  bool flush_posted_ = false;    // a flush waits behind the loop's ready handlers
   handler_memory write_memory_;  // writes run beside the always-pending read
+  handler_memory flush_memory_;
 };
 
 }  // namespace hit::http::detail

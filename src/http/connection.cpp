@@ -19,7 +19,7 @@ namespace hit::http::detail {
 connection::connection(event_loop& l)
     : loop_(l),
       transport_(l.io.get_executor(), l.tls, l.cfg.target.host, l.sessions),
-      session_(l.request, l.head),
+      session_(l.request, l.head, l.cfg.http != http_version::http2),
       timer_(l.io.get_executor()) {
   if (l.cfg.http != http_version::http1_1)
     http2_ =

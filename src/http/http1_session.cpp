@@ -4,8 +4,8 @@
 
 namespace hit::http::detail {
 
-http1_session::http1_session(const request_bytes& request, bool head)
-    : request_(request), head_(head), parser_(buffer_size), buffer_(buffer_size) {}
+http1_session::http1_session(const request_bytes& request, bool head, bool used)
+    : request_(request), head_(head), parser_(buffer_size), buffer_(used ? buffer_size : 0) {}
 
 std::array<boost::asio::const_buffer, 2> http1_session::write_buffers() const noexcept {
   const auto& r = request_;

@@ -43,7 +43,9 @@ class http1_session {
   static constexpr std::size_t buffer_size = 8192;  // the largest response header (wrk: 8 KiB)
 
   // `request`: the run's bytes, outliving the session. `head`: responses carry no body.
-  http1_session(const request_bytes& request, bool head);
+  // `used`: false when the connection will never speak HTTP/1.1 (--h2): no buffer is allocated,
+  // and only the in-flight record is used.
+  http1_session(const request_bytes& request, bool head, bool used = true);
 
   // A request for this connection.
   void assign(const in_flight& rec) noexcept { current_ = rec; }

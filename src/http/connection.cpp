@@ -21,7 +21,8 @@ connection::connection(event_loop& l)
       transport_(l.io.get_executor(), l.tls, l.cfg.target.host, l.sessions),
       session_(l.request, l.head, l.cfg.http != http_version::http2),
       timer_(l.io.get_executor()) {
-  if (l.cfg.http != http_version::http1_1)
+  // HTTP/2 always (--h2), or when ALPN may choose it (--http auto over TLS).
+  if (l.cfg.http == http_version::http2 || (l.cfg.http == http_version::negotiate && l.tls))
     http2_ =
         std::make_unique<http2_session>(l.http2, l.cfg.streams, l.cfg.window_bits, l.summary.http2);
 }

@@ -29,7 +29,7 @@ void connection::h2_start() {
     loop_.worker_ready(*this);  // open model: the pool gives it requests (or lists it idle)
   }
   h2_fill();
-  h2_read();
+  if (http2_->live()) h2_read();
 }
 
 void connection::h2_take(std::optional<clock::time_point> due) {
@@ -40,24 +40,45 @@ void connection::h2_take(std::optional<clock::time_point> due) {
   if (loop_.pacer && *due > clock::now()) {
     paced_ = true;
     timer_.expires_at(*due);
-    timer_.async_wait(bind([this, d = *due](const boost::system::error_code&) {
-      paced_ = false;
-      if (h2_ && connected_ && http2_->live()) {
-        if (loop_.stopping) {  // taken but never sent: not a request
-          drained_ = true;
-          return h2_check_end();
-        }
-        h2_submit({.due = d});
-        return h2_fill();
-      }
-      // The connection was lost meanwhile (it waited for this timer to ask again).
-      if (loop_.stopping) return finish();
-      has_request_ = true;
-      start_request({.due = d});
-    }));
+    timer_.async_wait(asio::bind_allocator(handler_allocator<int>(timer_memory_),
+                                           [this, d = *due](const boost::system::error_code&) {
+                                             paced_ = false;
+                                             h2_paced(in_flight{.due = d});
+                                           }));
     return;
   }
   h2_submit({.due = *due});
+}
+
+// The pacing wait for `rec` is over: send it, or hand it on. Taken but never sent when the
+// run is stopping: not a request.
+void connection::h2_paced(const in_flight& rec) {
+  // The connection is closing (its read or write has yet to complete): h2_closed goes on, and
+  // connects anew for this request.
+  if (after_close_) {
+    if (!loop_.stopping) {
+      has_request_ = true;
+      session_.assign(rec);
+    }
+    return;
+  }
+  if (h2_ && connected_ && http2_->live()) {
+    if (loop_.stopping) {
+      drained_ = true;
+      return h2_check_end();
+    }
+    // GOAWAY (or a timeout) came during the wait: another connection sends it.
+    if (!http2_->can_submit()) {
+      loop_.resends.push_back(rec);
+      return h2_check_end();
+    }
+    h2_submit(rec);
+    return h2_fill();
+  }
+  // The connection was lost during the wait, and has settled (h2_closed left it to this).
+  if (loop_.stopping) return finish();
+  has_request_ = true;
+  start_request(rec);
 }
 
 void connection::h2_submit(in_flight rec) {
@@ -90,6 +111,9 @@ void connection::h2_fill(bool flush) {
 void connection::h2_flush() {
   if (writing_ || !connected_ || !http2_->live()) return;
   const auto b = http2_->output();
+  // Sending can end streams too (a request refused because GOAWAY came first; a stream the
+  // server had answered whole, closed by our END_STREAM).
+  if (!http2_->outcomes().empty()) h2_count(clock::now());
   if (b.size() == 0) return;
   writing_ = true;
   transport_.async_write_some(b, bind_write([this](const boost::system::error_code& ec,
@@ -152,7 +176,8 @@ void connection::h2_count(clock::time_point now) {
         ++served_;
         break;
       case stream_outcome::kind::refused:
-        loop_.resend(o.rec);
+        // After GOAWAY, on a connection opened later; a REFUSED_STREAM alone: on any.
+        loop_.resend(o.rec, stats::error_kind::stream_reset, !http2_->going_away());
         break;
       case stream_outcome::kind::reset:
         loop_.summary.record_error(stats::error_kind::stream_reset);
@@ -166,10 +191,12 @@ void connection::h2_count(clock::time_point now) {
 // With no stream open: the end of the closed model's work, or of a connection that takes no
 // more streams (GOAWAY, a timed-out stream, both sides done).
 void connection::h2_check_end() {
-  if (!connected_ || !http2_->live() || writing_) return;
+  if (!connected_ || !http2_->live()) return;
   // nghttp2 ended the session on a connection error (its GOAWAY is out): what is open never ends.
-  if (http2_->open_streams() > 0 && http2_->done()) return h2_lost(stats::error_kind::malformed);
+  if (http2_->open_streams() > 0 && http2_->done() && !writing_)
+    return h2_lost(stats::error_kind::malformed);
   if (http2_->open_streams() > 0) return;
+  // (Nothing open: a write still pending carries nothing a request waits for.)
   // (Resends wait for a new connection: this one closes and asks for work again.)
   if (drained_ && !paced_ && loop_.resends.empty()) return finish();
   if (http2_->closing() || http2_->done() || !loop_.resends.empty()) h2_close();
@@ -177,10 +204,11 @@ void connection::h2_check_end() {
 
 // The connection broke: its open streams fail with `kind`, or are resent when it was stale.
 void connection::h2_lost(stats::error_kind kind) {
+  if (!http2_->outcomes().empty()) h2_count(clock::now());
   const bool stale_kind = kind == stats::error_kind::closed || kind == stats::error_kind::reset;
   for (const auto& rec : http2_->take_all()) {
     if (stale_kind && served_ > 0 && rec.bytes_in == 0) {
-      loop_.resend(rec);
+      loop_.resend(rec, kind, false);
     } else {
       loop_.summary.record_error(kind);
     }
@@ -190,6 +218,7 @@ void connection::h2_lost(stats::error_kind kind) {
 }
 
 void connection::h2_close() {
+  if (!http2_->outcomes().empty()) h2_count(clock::now());
   close_socket();  // pending operations complete with operation_aborted
   after_close_ = true;
   h2_closed();
@@ -199,7 +228,8 @@ void connection::h2_close() {
 void connection::h2_closed() {
   if (writing_ || reading_ || !after_close_) return;
   after_close_ = false;
-  if (paced_) return;  // the pacing timer asks
+  if (paced_) return;  // the pacing timer goes on (h2_paced)
+  if (has_request_) return start_request(session_.current());  // one h2_paced kept
   next();
 }
 
@@ -208,6 +238,9 @@ void connection::h2_expire(clock::time_point now) {
   if (n == 0) return;
   for (unsigned i = 0; i < n; ++i) loop_.summary.record_error(stats::error_kind::timeout);
   loop_.publish();
+  // A write pending that long (a server that stopped reading) will not carry the resets, nor
+  // anything else: the connection is done, and what is still open on it times out with it.
+  if (writing_) return h2_lost(stats::error_kind::timeout);
   h2_flush();
   h2_check_end();
 }

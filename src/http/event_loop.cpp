@@ -56,14 +56,14 @@ void event_loop::stop_sending() {
   if (pool_) pool_->stop();
 }
 
-void event_loop::resend(in_flight rec) {
+void event_loop::resend(in_flight rec, stats::error_kind again, bool any_connection) {
   if (rec.retried) {
-    summary.record_error(stats::error_kind::stream_reset);
+    summary.record_error(again);
     publish();
     return;
   }
   rec.retried = true;
-  rec.refused_at = connects + 1;
+  rec.refused_at = any_connection ? 0 : connects + 1;
   ++summary.retries;
   resends.push_back(rec);
 }

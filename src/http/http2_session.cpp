@@ -38,8 +38,8 @@ http2_session::http2_session(const http2_request& request, unsigned streams, uns
   nghttp2_session_callbacks_set_on_stream_close_callback(callbacks_, on_stream_close);
   // Until the server's SETTINGS say otherwise, one stream (nghttp2 assumes 100, RFC 9113 none).
   nghttp2_option_set_peer_max_concurrent_streams(options_, 1);
-  // Responses are counted, not kept: no HTTP messaging checks beyond framing would change that,
-  // but a server that breaks them (a bad :status) is a malformed response, as in HTTP/1.1.
+  // nghttp2's HTTP messaging checks stay on: a response that breaks them (a bad :status, a
+  // content-length its DATA does not match) resets its stream (stream_reset).
 }
 
 http2_session::~http2_session() {
@@ -184,11 +184,10 @@ int http2_session::on_header(nghttp2_session*, const nghttp2_frame* f, const std
   self->counters_.header_bytes_decoded += namelen + valuelen;
   if (f->hd.type != NGHTTP2_HEADERS || namelen != 7 || std::memcmp(name, ":status", 7) != 0)
     return 0;
+  // (nghttp2 has checked it: three digits; a bad one resets the stream, PROTOCOL_ERROR.)
   unsigned status = 0;
-  for (std::size_t i = 0; i < valuelen; ++i) {
-    if (value[i] < '0' || value[i] > '9' || i == 3) return NGHTTP2_ERR_CALLBACK_FAILURE;
-    status = status * 10 + (value[i] - '0');
-  }
+  for (std::size_t i = 0; i < valuelen && i < 3; ++i)
+    status = status * 10 + static_cast<unsigned>(value[i] - '0');
   if (auto* s = self->slot_of(f->hd.stream_id)) s->status = status;
   return 0;
 }
@@ -200,7 +199,10 @@ int http2_session::on_frame_recv(nghttp2_session* session, const nghttp2_frame* 
       self->counters_.header_bytes_wire += f->hd.length;
       [[fallthrough]];
     case NGHTTP2_DATA:
-      if (auto* s = self->slot_of(f->hd.stream_id)) s->rec.bytes_in += 9 + f->hd.length;
+      if (auto* s = self->slot_of(f->hd.stream_id)) {
+        s->rec.bytes_in += 9 + f->hd.length;
+        if ((f->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0) s->answered = true;
+      }
       break;
     case NGHTTP2_SETTINGS:
       if ((f->hd.flags & NGHTTP2_FLAG_ACK) == 0) {
@@ -221,17 +223,23 @@ int http2_session::on_frame_recv(nghttp2_session* session, const nghttp2_frame* 
   return 0;
 }
 
-// A request nghttp2 could not start (a GOAWAY arrived before its HEADERS went out): refused.
-// The stream was never opened, so nghttp2 has no user data for it and will not close it.
-int http2_session::on_frame_not_send(nghttp2_session*, const nghttp2_frame* f, int, void* user) {
+// A request nghttp2 did not send: refused when a GOAWAY came first (or the session is closing),
+// reset for any other reason (headers too large to frame, ...). nghttp2 then closes the stream,
+// whose close callback finds the slot already released.
+int http2_session::on_frame_not_send(nghttp2_session*, const nghttp2_frame* f, int error,
+                                     void* user) {
   auto* self = static_cast<http2_session*>(user);
   if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
   for (auto& s : self->slots_)
     if (s.used && s.stream_id == f->hd.stream_id) {
       if (s.cancelled) {
         self->release(s);
-      } else {
+      } else if (error == NGHTTP2_ERR_START_STREAM_NOT_ALLOWED ||
+                 error == NGHTTP2_ERR_STREAM_CLOSING) {
         self->refuse(s);
+      } else {
+        self->outcomes_.push_back({.what = stream_outcome::kind::reset, .rec = s.rec});
+        self->release(s);
       }
       break;
     }
@@ -250,10 +258,12 @@ int http2_session::on_stream_close(nghttp2_session*, std::int32_t stream_id,
   if (s == nullptr || !s->used) return 0;
   if (!s->cancelled) {
     stream_outcome o{.rec = s->rec, .status = s->status, .error_code = error_code};
-    if (error_code == NGHTTP2_REFUSED_STREAM) {
-      o.what = stream_outcome::kind::refused;
-    } else if (error_code == NGHTTP2_NO_ERROR && s->status >= 200) {
+    // A response is whole once the server ended its side (END_STREAM), whatever closes the
+    // stream after it (RST_STREAM NO_ERROR to stop an upload, as RFC 9113 8.1 allows).
+    if (s->answered && s->status >= 200) {
       o.what = stream_outcome::kind::response;
+    } else if (error_code == NGHTTP2_REFUSED_STREAM) {
+      o.what = stream_outcome::kind::refused;
     } else {
       o.what = stream_outcome::kind::reset;
     }

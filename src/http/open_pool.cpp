@@ -12,7 +12,8 @@ namespace hit::http::detail {
 open_pool::open_pool(event_loop& loop, unsigned index, unsigned loops)
     : loop_(loop),
       stride_(loops),
-      streams_(loop.cfg.http == http_version::http1_1 ? 1 : std::max(1u, loop.cfg.streams)),
+      // (--http auto: a connection may turn out to speak HTTP/1.1, one request at a time.)
+      streams_(loop.cfg.http == http_version::http2 ? std::max(1u, loop.cfg.streams) : 1),
       dispatch_timer_(loop.io.get_executor()) {
   const auto& c = loop.cfg;
   // This loop's share of the pool's floor and cap.

@@ -5,9 +5,15 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "../unit/http/test_pki.hpp"
 #include "harness.hpp"
@@ -239,6 +245,66 @@ TEST(http2_serve, a_stream_past_the_timeout_is_a_timeout_and_the_run_ends) {
   EXPECT_EQ(j["requests"], 4);
   EXPECT_EQ(j["errors_by_kind"]["timeout"], 4);
   EXPECT_LT(j["duration_s"], 3.0);
+}
+
+TEST(http2_serve, paced_requests_through_goaways_are_all_accounted_for) {
+  // --rps over HTTP/2 with a GOAWAY every 20 streams: pacing waits meet closing connections.
+  hit::test::server s({"--goaway-after", "20"});
+  const auto j = run_json({"--h2", "-n", "3000", "-c", "4", "--streams", "10", "--threads", "1",
+                           "--rps", "20000", s.url()});
+  EXPECT_EQ(j["requests"], 3000);
+  EXPECT_EQ(j["errors_by_kind"]["other"], 0);
+  EXPECT_EQ(j["errors_by_kind"]["closed"], 0);
+  EXPECT_GE(j["http2"]["goaways"], 100);
+}
+
+// An h2c "server" that grants large windows, then never reads: the client's upload stalls in a
+// write that never completes. -t must still end the run.
+TEST(http2_faults, a_server_that_stops_reading_cannot_hold_the_run) {
+  const int ls = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(ls, 0);
+  int small = 4096;
+  setsockopt(ls, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(ls, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(listen(ls, 8), 0);
+  socklen_t len = sizeof a;
+  getsockname(ls, reinterpret_cast<sockaddr*>(&a), &len);
+  const auto port = ntohs(a.sin_port);
+  std::thread server([ls] {
+    // SETTINGS (INITIAL_WINDOW_SIZE 16 MiB, MAX_CONCURRENT_STREAMS 100), WINDOW_UPDATE +1 GiB.
+    const unsigned char preface[] = {0, 0, 12, 4,   0, 0, 0, 0, 0, 0, 4, 1, 0, 0,    0,    0, 3,
+                                     0, 0, 0,  100, 0, 0, 4, 8, 0, 0, 0, 0, 0, 0x3f, 0xff, 0, 0};
+    std::vector<int> held;
+    for (int i = 0; i < 4; ++i) {
+      pollfd p{ls, POLLIN, 0};
+      if (poll(&p, 1, 15000) <= 0) break;
+      const int c = accept(ls, nullptr, nullptr);
+      if (c < 0) break;
+      (void)!write(c, preface, sizeof preface);
+      held.push_back(c);  // never read
+    }
+    for (int c : held) close(c);
+  });
+  const auto body =
+      (fs::temp_directory_path() / ("hit-h2-stall-" + std::to_string(getpid()))).string();
+  std::ofstream(body) << std::string(32 << 20, 'x');
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto r = run_hit({"--h2", "-n", "1", "-c", "1", "-t", "1s", "-m", "POST", "-D", body,
+                          "http://127.0.0.1:" + std::to_string(port) + "/", "-o", "json"},
+                         std::chrono::seconds(30));
+  const auto took = std::chrono::steady_clock::now() - t0;
+  shutdown(ls, SHUT_RDWR);
+  close(ls);
+  server.join();
+  fs::remove(body);
+  EXPECT_LT(took, std::chrono::seconds(10));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["requests"], 1);
+  EXPECT_EQ(j["errors_by_kind"]["timeout"], 1);
 }
 
 TEST(http2_options, http2_options_are_checked) {

@@ -115,6 +115,7 @@ class connection {
   // HTTP/2 (connection_http2.cpp).
   void h2_start();
   void h2_take(std::optional<clock::time_point> due);
+  void h2_paced(const in_flight& rec);
   void h2_submit(in_flight rec);
   void h2_fill(bool flush = true);
   void h2_flush();
@@ -158,6 +159,7 @@ class connection {
   bool flush_posted_ = false;    // a flush waits behind the loop's ready handlers
   handler_memory write_memory_;  // writes run beside the always-pending read
   handler_memory flush_memory_;
+  handler_memory timer_memory_;  // HTTP/2's pacing wait, pending beside its read
 };
 
 }  // namespace hit::http::detail

@@ -78,9 +78,10 @@ struct event_loop {
     if (first_tls_failure.reason.empty()) first_tls_failure = std::move(f);
   }
 
-  // Queues a refused HTTP/2 request to be sent again, once (retries); a second refusal is an
-  // error (stream_reset).
-  void resend(in_flight rec);
+  // Queues an HTTP/2 request to be sent again, once (counted in retries): refused by the
+  // server, or on a stale connection. `any_connection`: it may go on any connection, else only
+  // on one opened after now. Already resent once: the error `again` instead.
+  void resend(in_flight rec, stats::error_kind again, bool any_connection);
   // The oldest resend that connection number `number` may send (0: a connection about to
   // connect, which will be new), taken off the queue.
   std::optional<in_flight> take_resend(std::uint64_t number);

@@ -107,6 +107,7 @@ class http2_session {
     std::uint64_t body_sent = 0;
     std::int32_t stream_id = 0;
     unsigned status = 0;
+    bool answered = false;  // the server ended its side of the stream (END_STREAM)
     bool used = false;
     bool cancelled = false;
   };

@@ -205,6 +205,25 @@ TEST_F(http2_session_test, goaway_refuses_the_streams_above_its_last_id) {
   EXPECT_EQ(counters_.goaways, 1u);
 }
 
+TEST_F(http2_session_test, requests_not_yet_sent_when_goaway_arrives_are_refused_on_output) {
+  start(4);
+  srv_.settings(100);
+  submit_all(1);
+  exchange();
+  srv_.feed(client_out());
+  ASSERT_EQ(srv_.requests.size(), 1u);
+  submit_all(4);  // three more, queued in nghttp2, not yet written
+  srv_.respond(srv_.requests[0]);
+  srv_.goaway(srv_.requests[0]);
+  to_client(srv_.drain());
+  EXPECT_EQ(client_->outcomes().size(), 1u);  // the response
+  client_out();  // nghttp2 now finds it may not start the three: refused, while sending
+  ASSERT_EQ(client_->outcomes().size(), 4u);
+  for (std::size_t i = 1; i < 4; ++i)
+    EXPECT_EQ(client_->outcomes()[i].what, stream_outcome::kind::refused);
+  EXPECT_EQ(client_->active(), 0u);
+}
+
 TEST_F(http2_session_test, expired_streams_are_reset_and_the_connection_takes_no_more) {
   start(4);
   srv_.settings(100);

@@ -122,6 +122,16 @@ class http2_session_test : public ::testing::Test {
     client_ = std::make_unique<http2_session>(request_, streams, 20, counters_);
     client_->start();
   }
+  // A connection past the SETTINGS exchange with `streams` requests at the server.
+  void with_requests_at_the_server(unsigned streams) {
+    start(streams);
+    srv_.settings(100);
+    submit_all(1);
+    exchange();
+    submit_all(streams);
+    srv_.feed(client_out());
+    ASSERT_EQ(srv_.requests.size(), streams);
+  }
 
   http2_request request_;
   hit::stats::http2_counters counters_;
@@ -160,13 +170,7 @@ TEST_F(http2_session_test, one_stream_until_the_servers_settings_then_its_limit)
 }
 
 TEST_F(http2_session_test, resets_and_refusals_are_told_apart) {
-  start(4);
-  srv_.settings(100);
-  submit_all(1);
-  exchange();
-  submit_all(4);
-  srv_.feed(client_out());
-  ASSERT_EQ(srv_.requests.size(), 4u);
+  with_requests_at_the_server(4);
   srv_.respond(srv_.requests[0], "503");
   srv_.reset(srv_.requests[1], NGHTTP2_REFUSED_STREAM);
   srv_.reset(srv_.requests[2], NGHTTP2_INTERNAL_ERROR);
@@ -182,13 +186,7 @@ TEST_F(http2_session_test, resets_and_refusals_are_told_apart) {
 }
 
 TEST_F(http2_session_test, goaway_refuses_the_streams_above_its_last_id) {
-  start(4);
-  srv_.settings(100);
-  submit_all(1);
-  exchange();
-  submit_all(4);
-  srv_.feed(client_out());
-  ASSERT_EQ(srv_.requests.size(), 4u);
+  with_requests_at_the_server(4);
   srv_.respond(srv_.requests[0]);
   srv_.goaway(srv_.requests[1]);  // the second is processed, the third and fourth are not
   to_client(srv_.drain());

@@ -50,7 +50,7 @@ http2_session::~http2_session() {
 
 void http2_session::start() {
   stop();
-  if (nghttp2_session_client_new2(&session_, callbacks_, this, options_) != 0)
+  if (nghttp2_session_client_new3(&session_, callbacks_, this, options_, memory_.mem()) != 0)
     throw std::bad_alloc();
   const auto window = static_cast<std::uint32_t>((std::uint64_t{1} << window_bits_) - 1);
   const nghttp2_settings_entry settings[] = {

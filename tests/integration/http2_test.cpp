@@ -290,7 +290,7 @@ TEST(http2_faults, a_server_that_stops_reading_cannot_hold_the_run) {
   });
   const auto body =
       (fs::temp_directory_path() / ("hit-h2-stall-" + std::to_string(getpid()))).string();
-  std::ofstream(body) << std::string(32 << 20, 'x');
+  std::ofstream(body) << std::string(8 << 20, 'x');
   const auto t0 = std::chrono::steady_clock::now();
   const auto r = run_hit({"--h2", "-n", "1", "-c", "1", "-t", "1s", "-m", "POST", "-D", body,
                           "http://127.0.0.1:" + std::to_string(port) + "/", "-o", "json"},

@@ -27,6 +27,7 @@
 
 #include "detail/http1_session.hpp"  // in_flight, clock
 #include "detail/http2_request.hpp"
+#include "detail/session_memory.hpp"
 #include "hit/stats/summary.hpp"
 
 namespace hit::http::detail {
@@ -126,6 +127,7 @@ class http2_session {
   const http2_request& request_;
   unsigned window_bits_;
   stats::http2_counters& counters_;
+  session_memory memory_;  // before session_: nghttp2 frees into it when the session ends
   nghttp2_session_callbacks* callbacks_ = nullptr;
   nghttp2_option* options_ = nullptr;
   nghttp2_session* session_ = nullptr;

@@ -39,7 +39,7 @@ TEST(session_memory, calloc_zeroes_and_realloc_keeps_the_contents) {
   ASSERT_NE(q, nullptr);
   EXPECT_EQ(q[4999], 9);
   mem->free(q, mem->mem_user_data);
-  mem->free(nullptr, mem->mem_user_data);  // as free(NULL)
+  mem->free(nullptr, mem->mem_user_data);                                        // as free(NULL)
   EXPECT_EQ(mem->calloc(std::size_t{1} << 62, 8, mem->mem_user_data), nullptr);  // overflow
 }
 
@@ -53,7 +53,8 @@ TEST(session_memory, a_session_runs_on_it_and_gives_everything_back) {
                            {(std::uint8_t*)":path", (std::uint8_t*)"/", 5, 1, 0},
                            {(std::uint8_t*)":scheme", (std::uint8_t*)"http", 7, 4, 0},
                            {(std::uint8_t*)":authority", (std::uint8_t*)"x", 10, 1, 0}};
-  for (int i = 0; i < 50; ++i) EXPECT_GT(nghttp2_submit_request(s, nullptr, nv, 4, nullptr, nullptr), 0);
+  for (int i = 0; i < 50; ++i)
+    EXPECT_GT(nghttp2_submit_request(s, nullptr, nv, 4, nullptr, nullptr), 0);
   const std::uint8_t* out = nullptr;
   while (nghttp2_session_mem_send(s, &out) > 0) {
   }

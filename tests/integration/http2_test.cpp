@@ -169,6 +169,17 @@ TEST_F(http2_nginx, a_tls_server_without_h2_fails_with_one_line_unless_http_auto
   EXPECT_EQ(h2["protocol"], "h2");
 }
 
+TEST_F(http2_nginx, http_auto_in_the_open_model_keeps_its_rate_whichever_protocol_is_picked) {
+  for (const auto at : {tls_h1, tls_h2}) {
+    const auto j = run_json({"--http", "auto", "--streams", "4", "--rate", "300", "-z", "2s",
+                             "--max-workers", "8", "--cacert", ca(), url(at)});
+    EXPECT_EQ(j["errors"], 0);
+    EXPECT_EQ(j["protocol"], at == tls_h2 ? "h2" : "http/1.1");
+    EXPECT_EQ(j["requests"].get<std::uint64_t>() + j["not_sent"].get<std::uint64_t>(), 600);
+    EXPECT_NEAR(j["achieved_rps"].get<double>(), 300.0, 3.0);
+  }
+}
+
 TEST_F(http2_nginx, h2c_to_an_http1_server_fails_with_one_line) {
   const auto r = run_hit({"--h2", "-n", "5", "-c", "1", url(plain_h1)});
   EXPECT_EQ(r.exit_code, 1) << r.err;

@@ -152,6 +152,9 @@ void connection::h2_on_read(const boost::system::error_code& ec, std::size_t n) 
   h2_fill(false);
   if (!http2_->live()) return;  // the fill ended the connection
   h2_read();
+  // Over TLS one read is one record: when the next was already read ahead, its completion is
+  // queued, and the write waits for the last record of the burst (as h2load reads all first).
+  if (transport_.read_at_once()) return;
   if (!flush_posted_) {
     flush_posted_ = true;
     asio::post(loop_.io, bind_flush([this] {

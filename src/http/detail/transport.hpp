@@ -124,7 +124,11 @@ class transport {
     auto alloc = asio::get_associated_allocator(h);
     run([this, b] { return SSL_read(ssl_, b.data(), clamp(b.size())); }, std::forward<Handler>(h),
         alloc);
+    read_at_once_ = ran_at_once_;
   }
+  // TLS: the last async_read_some found bytes at once (a record OpenSSL had read ahead): its
+  // completion is already queued. (TCP: false; Asio does not say.)
+  [[nodiscard]] bool read_at_once() const noexcept { return read_at_once_; }
 
   // Writes some bytes of a sequence of one or two buffers (TLS: of its first non-empty one).
   template <class Buffers, class Handler>
@@ -163,6 +167,7 @@ class transport {
     // other code on this thread leaves errors in it (ERR_clear_error per call cost ~400
     // instructions, 5% of a request; docs/performance.md).
     const int r = op();
+    ran_at_once_ = r > 0;
     if (r > 0) return post(std::forward<Handler>(h), boost::system::error_code{}, std::size_t(r));
     const int err = SSL_get_error(ssl_, r);
     if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
@@ -207,6 +212,8 @@ class transport {
   session_cache& sessions_;
   SSL* ssl_ = nullptr;
   unsigned long last_error_ = 0;
+  bool ran_at_once_ = false;   // the last OpenSSL call of run() succeeded without waiting
+  bool read_at_once_ = false;  // so did the last async_read_some's first try
 };
 
 }  // namespace hit::http::detail

@@ -54,7 +54,8 @@ void connection::open() {
 void connection::run(const in_flight& rec) {
   if (h2_ && connected_) {
     h2_submit(rec);
-    return h2_flush();
+    if (!filling_) h2_flush();  // (a fill writes once, at its end)
+    return;
   }
   has_request_ = true;
   start_request(rec);
@@ -63,12 +64,6 @@ void connection::run(const in_flight& rec) {
 bool connection::can_take() const {
   if (after_close_) return false;  // HTTP/2: closed, its read or write not yet completed
   return !(h2_ && connected_) || http2_->can_submit();
-}
-
-void connection::take_resend(const in_flight& rec) {
-  if (h2_ && connected_) return h2_submit(rec);
-  has_request_ = true;
-  start_request(rec);
 }
 
 // The request is over: ask the loop for the next one (the closed model's `take_request`, or

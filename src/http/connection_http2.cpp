@@ -99,12 +99,13 @@ void connection::h2_submit(in_flight rec) {
 // Takes requests from the loop while a stream is free, then (unless `flush` is false: the caller
 // writes later) writes what that produced.
 void connection::h2_fill(bool flush) {
-  while (http2_->can_submit() && !paced_ &&
-         (!drained_ || (!loop_.resends.empty() && loop_.resends.front().refused_at <= number_))) {
+  filling_ = true;
+  while (http2_->can_submit() && !paced_ && (!drained_ || loop_.resend_for(number_))) {
     const auto before = submitted_;
-    loop_.worker_free(*this);  // take / take_resend (closed model), or the pool's run
+    loop_.worker_free(*this);  // take or run (closed model), or the pool's run
     if (submitted_ == before) break;
   }
+  filling_ = false;
   if (flush) h2_flush();
 }
 

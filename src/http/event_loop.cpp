@@ -69,7 +69,7 @@ void event_loop::resend(in_flight rec, stats::error_kind again, bool any_connect
 }
 
 std::optional<in_flight> event_loop::take_resend(std::uint64_t number) {
-  if (resends.empty() || (number != 0 && number < resends.front().refused_at)) return std::nullopt;
+  if (!resend_for(number)) return std::nullopt;
   const auto rec = resends.front();
   resends.pop_front();
   return rec;
@@ -77,7 +77,7 @@ std::optional<in_flight> event_loop::take_resend(std::uint64_t number) {
 
 void event_loop::worker_free(connection& c) {
   if (pool_) return pool_->free(c);
-  if (auto rec = take_resend(c.number())) return c.take_resend(*rec);
+  if (auto rec = take_resend(c.number())) return c.run(*rec);
   c.take(take_request());
 }
 

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <limits>
 #include <new>
 
 namespace hit::http::detail {
@@ -21,7 +20,6 @@ http2_session::http2_session(const http2_request& request, unsigned streams, uns
       window_bits_(window_bits),
       counters_(counters),
       slots_(std::max(1u, streams)),
-      streams_(std::max(1u, streams)),
       in_(read_size) {
   free_.reserve(slots_.size());
   for (std::size_t i = slots_.size(); i > 0; --i)
@@ -208,7 +206,7 @@ int http2_session::on_frame_recv(nghttp2_session* session, const nghttp2_frame* 
       if ((f->hd.flags & NGHTTP2_FLAG_ACK) == 0) {
         const auto cap =
             nghttp2_session_get_remote_settings(session, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
-        self->limit_ = static_cast<unsigned>(std::min<std::uint64_t>(self->streams_, cap));
+        self->limit_ = static_cast<unsigned>(std::min<std::uint64_t>(self->slots_.size(), cap));
         auto& low = self->counters_.stream_limit;
         if (low == 0 || self->limit_ < low) low = self->limit_;
       }

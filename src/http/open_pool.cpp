@@ -108,7 +108,7 @@ void open_pool::dispatch() {
 void open_pool::assign() {
   // Resends first, then the backlog, to idle connections: the newest first; an HTTP/2
   // connection stays at the back while it has a free stream.
-  while (!idle_.empty() && (backlog_ > 0 || resend_for(*idle_.back()))) {
+  while (!idle_.empty() && (backlog_ > 0 || loop_.resend_for(idle_.back()->number()))) {
     connection* c = idle_.back();
     if (!c->can_take() || !c->multiplexed()) {
       idle_.pop_back();
@@ -128,11 +128,6 @@ void open_pool::assign() {
   const std::uint64_t waiting = backlog_ > connecting_ ? backlog_ - connecting_ : 0;
   if (waiting > late_pending_) loop_.summary.late += waiting - late_pending_;
   late_pending_ = waiting;
-}
-
-bool open_pool::resend_for(const connection& c) const {
-  return !loop_.resends.empty() &&
-         (c.number() == 0 || loop_.resends.front().refused_at <= c.number());
 }
 
 // One request for `c`: a resend it may send first, else the oldest due one.
@@ -161,7 +156,7 @@ void open_pool::ready(connection& c) {
 
 void open_pool::free(connection& c) {
   if (!c.is_open() && c.listed) unlist(c);
-  if ((backlog_ > 0 || resend_for(c)) && c.can_take()) return give(c);
+  if ((backlog_ > 0 || loop_.resend_for(c.number())) && c.can_take()) return give(c);
   if (!c.is_open()) {  // closed by the server or by an error: release it
     --open_;
     spare_.push_back(&c);

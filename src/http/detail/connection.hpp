@@ -40,8 +40,8 @@ class connection {
   void start() { next(); }
   // Open model: connect without a request (the loop's worker_ready follows).
   void open();
-  // Open model: send this request now (connecting first if the socket is closed); `rec`: one
-  // sent before and refused (HTTP/2).
+  // Send this request now (connecting first if the socket is closed): the open model's due
+  // requests, and (both models) `rec`, one sent before and refused (HTTP/2).
   void run(clock::time_point due) { run(in_flight{.due = due}); }
   void run(const in_flight& rec);
   [[nodiscard]] bool is_open() const { return transport_.is_open(); }
@@ -71,8 +71,6 @@ class connection {
   // Closed model, from the loop's worker_free: send the request due then (after a pacing wait
   // when it is in the future), or end when there is none.
   void take(std::optional<clock::time_point> due);
-  // Closed model, from the loop's worker_free: send again a request the server refused.
-  void take_resend(const in_flight& rec);
   // Closed model, from the loop's worker_failed: ask for the next request after `wait`.
   void retry_after(std::chrono::milliseconds wait);
 
@@ -154,6 +152,7 @@ class connection {
   bool h2_ = false;                       // the current (or last) connection speaks HTTP/2
   bool drained_ = false;                  // the loop has no more new requests for it (closed model)
   bool paced_ = false;                    // a request taken waits for its due time (timer_)
+  bool filling_ = false;         // in h2_fill: requests given meanwhile are written at its end
   bool after_close_ = false;     // lost or gone away: once no operation is pending, ask for work
   std::uint64_t submitted_ = 0;  // requests started on streams (the fill loop's progress)
   bool flush_posted_ = false;    // a flush waits behind the loop's ready handlers

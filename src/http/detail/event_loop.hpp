@@ -82,8 +82,11 @@ struct event_loop {
   // server, or on a stale connection. `any_connection`: it may go on any connection, else only
   // on one opened after now. Already resent once: the error `again` instead.
   void resend(in_flight rec, stats::error_kind again, bool any_connection);
-  // The oldest resend that connection number `number` may send (0: a connection about to
-  // connect, which will be new), taken off the queue.
+  // Whether connection number `number` (0: one about to connect, which will be new) may send
+  // the oldest resend; and that resend, taken off the queue.
+  [[nodiscard]] bool resend_for(std::uint64_t number) const noexcept {
+    return !resends.empty() && (number == 0 || resends.front().refused_at <= number);
+  }
   std::optional<in_flight> take_resend(std::uint64_t number);
   // Takes the next request to send, if any: its due time (meaningful when paced), or nullopt
   // when this loop's budget, the duration or the schedule is exhausted.

@@ -133,10 +133,10 @@ class http2_session {
   nghttp2_session* session_ = nullptr;
   std::vector<slot> slots_;
   std::vector<std::uint32_t> free_;  // indexes of unused slots
-  unsigned streams_;                 // --streams
-  unsigned limit_ = 1;               // min(streams_, the server's limit); 1 until its SETTINGS
-  unsigned active_ = 0;              // slots in use (sent, not yet closed)
-  unsigned cancelled_ = 0;           // of which reset by cancel_expired
+  unsigned limit_ =
+      1;  // min(--streams, which is slots_.size(), the server's limit); 1 until SETTINGS
+  unsigned active_ = 0;     // slots in use (sent, not yet closed)
+  unsigned cancelled_ = 0;  // of which reset by cancel_expired
   bool goaway_ = false;
   bool exhausted_ = false;  // nghttp2 refused a new stream (stream ids used up)
   bool expired_ = false;    // a stream timed out (cancel_expired)

@@ -44,7 +44,6 @@ class open_pool {
   void dispatch();
   void assign();
   void give(connection& c);
-  [[nodiscard]] bool resend_for(const connection& c) const;
   void unlist(connection& c);
   void open_one();
   void maybe_end();

@@ -15,6 +15,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -176,6 +178,46 @@ inline bool accepting(unsigned short port) {
   close(fd);
   return ok;
 }
+
+// A stock nginx (one worker, in the foreground, /usr/sbin/nginx) in `dir`, whose http block is
+// `http` (access log off; temporary files in `dir`); up() once every port in `ports` accepts.
+// Stopped by SIGTERM when destroyed. installed() is false without nginx (scripts/setup).
+class nginx {
+ public:
+  static constexpr const char* path = "/usr/sbin/nginx";
+  static bool installed() { return std::filesystem::exists(path); }
+
+  nginx(const std::filesystem::path& dir, const std::string& http,
+        const std::vector<unsigned short>& ports) {
+    std::filesystem::create_directories(dir / "logs");
+    const std::string d = dir.string() + "/";
+    std::ofstream(dir / "nginx.conf")
+        << "worker_processes 1;\ndaemon off;\nmaster_process off;\n"
+        << "error_log " << d << "logs/error.log;\npid " << d << "nginx.pid;\n"
+        << "events { worker_connections 1024; }\n"
+        << "http { access_log off; client_body_temp_path " << d << ";\n"
+        << http << "}\n";
+    c_ = spawn({path, "-p", d, "-c", d + "nginx.conf", "-e", "stderr"});
+    auto all = [&] {
+      for (auto p : ports)
+        if (!accepting(p)) return false;
+      return true;
+    };
+    for (int i = 0; i < 100 && !all(); ++i) usleep(50'000);
+    up_ = all();
+  }
+  ~nginx() {
+    kill(c_.pid, SIGTERM);
+    finish(c_, std::chrono::seconds(10), [](auto) {});
+  }
+  nginx(const nginx&) = delete;
+  nginx& operator=(const nginx&) = delete;
+  [[nodiscard]] bool up() const { return up_; }
+
+ private:
+  child c_;
+  bool up_ = false;
+};
 
 // `hit serve` on 127.0.0.1, an ephemeral port; stopped with SIGTERM when destroyed.
 class server {

@@ -25,54 +25,37 @@ using hit::test::run_json;
 
 namespace {
 
-const char* nginx = "/usr/sbin/nginx";
-
 class http2_nginx : public ::testing::Test {
  protected:
   enum port_index { tls_h2, h2c, capped, goaway, tls_h1, plain_h1, ports };
 
   static void SetUpTestSuite() {
-    if (!fs::exists(nginx)) return;
+    if (!hit::test::nginx::installed()) return;
     pki_ = std::make_unique<hit::test::test_pki>();
     dir_ = pki_->path("");
-    fs::create_directories(dir_ / "logs");
     for (auto& p : port_) p = hit::test::free_port();
     const std::string d = dir_.string() + "/";
     auto server = [&](port_index i, const std::string& listen, const std::string& extra) {
       return "  server { listen 127.0.0.1:" + std::to_string(port_[i]) + listen + ";\n    " +
              extra + "\n    location / { return 200 \"hello over h2\\n\"; } }\n";
     };
-    std::ofstream(dir_ / "nginx.conf")
-        << "worker_processes 1;\ndaemon off;\nmaster_process off;\n"
-        << "error_log " << d << "logs/error.log;\npid " << d << "nginx.pid;\n"
-        << "events { worker_connections 1024; }\n"
-        << "http { access_log off; keepalive_requests 100000; client_body_temp_path " << d
-        << ";\n  client_max_body_size 10m;\n"
-        << "  ssl_certificate " << d << "server-chain.pem; ssl_certificate_key " << d
-        << "server.key;\n"
-        << server(tls_h2, " ssl http2", "") << server(h2c, " http2", "")
-        << server(capped, " http2", "http2_max_concurrent_streams 4;")
-        << server(goaway, " http2", "keepalive_requests 100;") << server(tls_h1, " ssl", "")
-        << server(plain_h1, "", "") << "}\n";
-    srv_ = hit::test::spawn({nginx, "-p", d, "-c", d + "nginx.conf", "-e", "stderr"});
-    auto all_up = [] {
-      for (auto p : port_)
-        if (!hit::test::accepting(p)) return false;
-      return true;
-    };
-    for (int i = 0; i < 100 && !all_up(); ++i) usleep(50'000);
-    up_ = all_up();
+    nginx_ = std::make_unique<hit::test::nginx>(
+        dir_,
+        "  keepalive_requests 100000; client_max_body_size 10m;\n  ssl_certificate " + d +
+            "server-chain.pem; ssl_certificate_key " + d + "server.key;\n" +
+            server(tls_h2, " ssl http2", "") + server(h2c, " http2", "") +
+            server(capped, " http2", "http2_max_concurrent_streams 4;") +
+            server(goaway, " http2", "keepalive_requests 100;") + server(tls_h1, " ssl", "") +
+            server(plain_h1, "", ""),
+        std::vector<unsigned short>(port_.begin(), port_.end()));
   }
   static void TearDownTestSuite() {
-    if (srv_.pid > 0) {
-      kill(srv_.pid, SIGTERM);
-      hit::test::finish(srv_, std::chrono::seconds(10), [](auto) {});
-    }
+    nginx_.reset();
     pki_.reset();
   }
   void SetUp() override {
-    if (!fs::exists(nginx)) GTEST_SKIP() << "nginx is not installed (scripts/setup)";
-    ASSERT_TRUE(up_) << "nginx with http2 did not start";
+    if (!hit::test::nginx::installed()) GTEST_SKIP() << "nginx is not installed (scripts/setup)";
+    ASSERT_TRUE(nginx_->up()) << "nginx with http2 did not start";
   }
   static std::string url(port_index i) {
     const bool tls = i == tls_h2 || i == tls_h1;
@@ -84,8 +67,7 @@ class http2_nginx : public ::testing::Test {
   static inline std::unique_ptr<hit::test::test_pki> pki_;
   static inline fs::path dir_;
   static inline std::array<unsigned short, ports> port_{};
-  static inline hit::test::child srv_;
-  static inline bool up_ = false;
+  static inline std::unique_ptr<hit::test::nginx> nginx_;
 };
 
 TEST_F(http2_nginx, h2_over_tls_by_alpn_counts_every_request) {

@@ -102,16 +102,7 @@ hit::test::result curl(const std::vector<std::string>& args, const std::string& 
   return run(all);
 }
 
-class tls_serve : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() { pki_ = new test_pki(); }
-  static void TearDownTestSuite() {
-    delete pki_;
-    pki_ = nullptr;
-  }
-  static test_pki* pki_;
-};
-test_pki* tls_serve::pki_ = nullptr;
+class tls_serve : public hit::test::with_pki<> {};
 
 TEST_F(tls_serve, the_self_signed_certificate_is_written_and_its_fingerprint_printed) {
   const std::string written = pki_->path("self-signed.pem");

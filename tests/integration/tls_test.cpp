@@ -18,47 +18,36 @@ using hit::test::run_json;
 
 namespace {
 
-const char* nginx = "/usr/sbin/nginx";
-
 // nginx serving https on one port, and https with required client certificates on another.
 class tls_nginx : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    if (!fs::exists(nginx)) return;
+    if (!hit::test::nginx::installed()) return;
     pki_ = std::make_unique<hit::test::test_pki>();
     dir_ = pki_->path("");
-    fs::create_directories(dir_ / "logs");
     port_ = hit::test::free_port();
     mtls_port_ = hit::test::free_port();
     const std::string d = dir_.string() + "/";
-    std::ofstream(dir_ / "nginx.conf")
-        << "worker_processes 1;\ndaemon off;\nmaster_process off;\n"
-        << "error_log " << d << "logs/error.log;\npid " << d << "nginx.pid;\n"
-        << "events { worker_connections 1024; }\n"
-        << "http { access_log off; keepalive_requests 100000; client_body_temp_path " << d << ";\n"
-        << "  ssl_certificate " << d << "named.pem; ssl_certificate_key " << d << "named.key;\n"
-        << "  ssl_protocols TLSv1.2 TLSv1.3;\n"
-        << "  server { listen 127.0.0.1:" << port_ << " ssl;\n"
-        << "    location / { return 200 \"hello over tls\\n\"; } }\n"
-        << "  server { listen 127.0.0.1:" << mtls_port_ << " ssl;\n"
-        << "    ssl_verify_client on; ssl_client_certificate " << d << "root.pem;\n"
-        << "    location / { return 200 \"hello, client\\n\"; } } }\n";
-    srv_ = hit::test::spawn({nginx, "-p", d, "-c", d + "nginx.conf", "-e", "stderr"});
-    for (int i = 0; i < 100 && !(hit::test::accepting(port_) && hit::test::accepting(mtls_port_));
-         ++i)
-      usleep(50'000);
-    up_ = hit::test::accepting(port_) && hit::test::accepting(mtls_port_);
+    nginx_ = std::make_unique<hit::test::nginx>(
+        dir_,
+        "  keepalive_requests 100000;\n  ssl_certificate " + d + "named.pem; ssl_certificate_key " +
+            d + "named.key;\n  ssl_protocols TLSv1.2 TLSv1.3;\n  server { listen 127.0.0.1:" +
+            std::to_string(port_) +
+            " ssl;\n    location / { return 200 \"hello over tls\\n\"; } }\n"
+            "  server { listen 127.0.0.1:" +
+            std::to_string(mtls_port_) +
+            " ssl;\n    ssl_verify_client on; ssl_client_certificate " + d +
+            "root.pem;\n    location / { return 200 \"hello, client\\n\"; } }\n",
+        std::vector<unsigned short>{port_, mtls_port_});
   }
   static void TearDownTestSuite() {
-    if (srv_.pid > 0) {
-      kill(srv_.pid, SIGTERM);
-      hit::test::finish(srv_, std::chrono::seconds(10), [](auto) {});
-    }
+    nginx_.reset();
     pki_.reset();
   }
   void SetUp() override {
-    if (!fs::exists(nginx)) GTEST_SKIP() << "nginx is not installed (scripts/setup)";
-    ASSERT_TRUE(up_) << "nginx with ssl did not start, or openssl could not make certificates";
+    if (!hit::test::nginx::installed()) GTEST_SKIP() << "nginx is not installed (scripts/setup)";
+    ASSERT_TRUE(nginx_->up())
+        << "nginx with ssl did not start, or openssl could not make certificates";
   }
   static std::string url(const std::string& host = "localhost") {
     return "https://" + host + ":" + std::to_string(port_) + "/";
@@ -69,8 +58,7 @@ class tls_nginx : public ::testing::Test {
   static inline std::unique_ptr<hit::test::test_pki> pki_;
   static inline fs::path dir_;
   static inline unsigned short port_ = 0, mtls_port_ = 0;
-  static inline hit::test::child srv_;
-  static inline bool up_ = false;
+  static inline std::unique_ptr<hit::test::nginx> nginx_;
 };
 
 TEST_F(tls_nginx, an_unknown_issuer_fails_verification_with_the_reason_and_a_hint) {

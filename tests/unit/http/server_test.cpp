@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "../flow/watchdog.hpp"
+#include "raw_http.hpp"
 
 namespace {
 
@@ -25,16 +26,11 @@ using hit::flow::test::watchdog;
 using hit::http::server;
 using hit::http::server_config;
 
-constexpr std::string_view hello =
-    "HTTP/1.1 200 OK\r\nServer: hit\r\nContent-Type: text/plain\r\nContent-Length: 14\r\n\r\n"
-    "hello from hit";
+using hit::test::hello;
+using hit::test::port_of;
 
 std::string get(std::string_view target) {
-  return "GET " + std::string(target) + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
-}
-
-unsigned short port_of(const std::string& address) {
-  return static_cast<unsigned short>(std::stoul(address.substr(address.rfind(':') + 1)));
+  return hit::test::get(target, "127.0.0.1");
 }
 
 // A server on 127.0.0.1:0 served by its own thread, and blocking client sockets to it. A hang

@@ -22,6 +22,7 @@
 
 #include "../flow/watchdog.hpp"
 #include "hit/http/server.hpp"
+#include "raw_http.hpp"
 #include "test_pki.hpp"
 
 namespace {
@@ -37,16 +38,11 @@ using hit::http::server_config;
 using hit::test::test_pki;
 using tls_stream = ssl::stream<tcp::socket>;
 
-constexpr std::string_view hello =
-    "HTTP/1.1 200 OK\r\nServer: hit\r\nContent-Type: text/plain\r\nContent-Length: 14\r\n\r\n"
-    "hello from hit";
+using hit::test::hello;
+using hit::test::port_of;
 
 std::string get(std::string_view target) {
-  return "GET " + std::string(target) + " HTTP/1.1\r\nHost: localhost\r\n\r\n";
-}
-
-unsigned short port_of(const std::string& address) {
-  return static_cast<unsigned short>(std::stoul(address.substr(address.rfind(':') + 1)));
+  return hit::test::get(target, "localhost");
 }
 
 // The SHA-256 fingerprint of the certificate the client was shown, "AB:CD:...".
@@ -388,16 +384,7 @@ TEST_F(server_tls_test, plain_http_to_the_tls_port_gets_no_http_answer) {
 
 // ---- Certificates from files, and client certificates -----------------------------------
 
-class server_tls_files_test : public server_tls_test {
- protected:
-  static void SetUpTestSuite() { pki_ = new test_pki(); }
-  static void TearDownTestSuite() {
-    delete pki_;
-    pki_ = nullptr;
-  }
-  static test_pki* pki_;
-};
-test_pki* server_tls_files_test::pki_ = nullptr;
+class server_tls_files_test : public hit::test::with_pki<server_tls_test> {};
 
 TEST_F(server_tls_files_test, serves_a_chain_from_files_that_clients_verify_up_to_the_root) {
   server_config cfg;

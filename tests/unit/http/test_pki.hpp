@@ -14,9 +14,12 @@
 //   encrypted.key          client.key encrypted with a passphrase (which no test gives)
 //   rsa-server.pem/.key    a self-signed RSA 2048 certificate for localhost and 127.0.0.1
 
+#include <gtest/gtest.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -123,6 +126,16 @@ authorityKeyIdentifier = keyid
   }
 
   std::filesystem::path dir_;
+};
+
+// A GoogleTest suite whose tests share one test_pki, made once for the suite (openssl is slow):
+// `class my_suite : public hit::test::with_pki<> {...}`, or with_pki<some_fixture>.
+template <class Base = ::testing::Test>
+class with_pki : public Base {
+ protected:
+  static void SetUpTestSuite() { pki_ = std::make_unique<test_pki>(); }
+  static void TearDownTestSuite() { pki_.reset(); }
+  static inline std::unique_ptr<test_pki> pki_;
 };
 
 }  // namespace hit::test

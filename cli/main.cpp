@@ -19,6 +19,8 @@
 #include "hit/stats/duration.hpp"
 #include "options.hpp"
 #include "report.hpp"
+#include "report_command.hpp"
+#include "results_file.hpp"
 
 namespace {
 
@@ -124,6 +126,28 @@ void show_progress(const http::progress& p, const cli::run_options& o) {
   std::fflush(stderr);
 }
 
+// --save and --html: the run as a results file, and as an HTML page.
+// The summary moves into the record and back: its timeline may be large, so it is not copied.
+result<void> keep_results(stats::summary& s, const cli::run_options& o,
+                          std::chrono::system_clock::time_point start, bool interrupted) {
+  if (o.save_file.empty() && o.html_file.empty()) return {};
+  cli::run_record r;
+  r.options = o;
+  r.summary = std::move(s);
+  struct give_back {
+    stats::summary& to;
+    stats::summary& from;
+    ~give_back() { to = std::move(from); }
+  } back{s, r.summary};
+  r.start = start;
+  r.interrupted = interrupted;
+  r.scheduled_rate = cli::scheduled_rate(s, {o, interrupted});
+  r.label = "this run";
+  if (!o.save_file.empty())
+    if (auto saved = cli::save_results(r, o.save_file); !saved) return saved;
+  return {};
+}
+
 int run(cli::run_options o) {
   // Without a standard output the report would be lost after the whole run, or written into
   // whatever descriptor the run opens first as number 1.
@@ -177,6 +201,7 @@ int run(cli::run_options o) {
     cfg.max_connections = o.max_workers;
     cfg.idle_timeout = o.idle_timeout;
   }
+  if (o.keeps_timeline()) cfg.interval = o.interval;
 
   const sigset_t signals = block_stop_signals();
   http::load_test test(std::move(cfg));
@@ -212,7 +237,7 @@ int run(cli::run_options o) {
     if (live) show_progress(test.current(), o);
   }
   if (live) std::fprintf(stderr, "\r\033[2K");
-  const stats::summary s = test.join();
+  stats::summary s = test.join();
 
   const cli::run_context ctx{o, interrupted};
   // JSON strings must be UTF-8; anything else the report quotes (the URL as typed) is replaced
@@ -224,6 +249,10 @@ int run(cli::run_options o) {
           : cli::text_report(s, ctx));
   if (!written) {
     std::fprintf(stderr, "hit: %s\n", written.error().c_str());
+    return cli::exit_failure;
+  }
+  if (auto kept = keep_results(s, o, test.started_at(), interrupted); !kept) {
+    std::fprintf(stderr, "hit: %s\n", kept.error().c_str());
     return cli::exit_failure;
   }
   if (interrupted) return cli::exit_interrupted;
@@ -320,6 +349,13 @@ int main(int argc, char** argv) {
       return p.exit_code;
     case cli::parsed::action::serve:
       return serve(p.serve);
+    case cli::parsed::action::report:
+      try {
+        return cli::report_command(p.report);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "hit report: %s\n", e.what());
+        return cli::exit_failure;
+      }
     case cli::parsed::action::run:
       try {
         return run(std::move(p.run));

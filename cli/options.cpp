@@ -1,5 +1,6 @@
 #include "options.hpp"
 
+#include <unistd.h>
 #include <CLI/CLI.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <charconv>
@@ -255,11 +256,19 @@ struct run_args {
   std::string rate, stages, workers = "10", max_workers = "10000", idle_timeout = "5s";
   bool insecure = false, no_tls_resume = false;
   std::string cacert, cert, key, tls_min = "1.2", ciphers, tls13_ciphers;
+  std::string save, html, live, interval = "1s";
   std::vector<CLI::Option*> tls_opts;  // those that need an https URL
   // Which were given.
   CLI::Option *requests_opt, *concurrency_opt, *rps_opt, *duration_opt, *body_file_opt;
   CLI::Option *rate_opt, *stages_opt, *workers_opt, *max_workers_opt, *idle_opt;
   CLI::Option *http_opt, *streams_opt, *window_opt;
+  CLI::Option* interval_opt;
+};
+
+struct report_args {
+  std::vector<std::string> files;
+  std::string output = "text", out;
+  bool compare = false;
 };
 
 struct serve_args {
@@ -354,6 +363,79 @@ void declare_run(CLI::App& app, run_args& a) {
                                    {"--streams", "N"},        {"--window-bits", "N"},
                                    {"--rate", "RATE"},        {"--stages", "STAGES"}})
     app.get_option(name)->type_name(type);
+}
+
+void declare_results(CLI::App& app, run_args& a) {
+  app.add_option("--save", a.save, "Write the run's results file (read by hit report)");
+  app.add_option("--html", a.html, "Write the run's HTML report (self-contained, offline)");
+  a.interval_opt = app.add_option("--interval", a.interval,
+                                  "Timeline interval (results file, HTML, live lines) [default: "
+                                  "1s]; alone: live lines on the terminal");
+  app.add_option("--live", a.live, "Write one JSON line per interval to this file while running");
+  for (const auto& [name, type] : std::initializer_list<std::pair<const char*, const char*>>{
+           {"--save", "FILE"}, {"--html", "FILE"}, {"--interval", "DURATION"}, {"--live", "FILE"}})
+    app.get_option(name)->type_name(type);
+}
+
+void declare_report(CLI::App& report, report_args& a) {
+  report.add_option("files", a.files, "Results files (hit --save); several are merged")
+      ->type_name("FILE...");
+  report.add_option("-o,--output", a.output, "Report format: text, json, csv or html")
+      ->capture_default_str()
+      ->type_name("FORMAT");
+  report.add_option("--out", a.out, "Write the report to this file instead of standard output")
+      ->type_name("FILE");
+  report.add_flag("--compare", a.compare, "Two files, A B: side by side, with the differences");
+}
+
+// A file the run will write at its end: refused now, before any traffic, when it cannot be.
+void check_writable(const std::string& path, const std::string& option) {
+  if (path.empty()) bad(option + " wants a file name");
+  const std::filesystem::path p(path);
+  std::error_code ec;
+  if (std::filesystem::is_directory(p, ec)) bad(option + " " + echo(path) + " is a directory");
+  const auto dir = p.has_parent_path() ? p.parent_path() : std::filesystem::path(".");
+  if (!std::filesystem::is_directory(dir, ec))
+    bad(option + " " + echo(path) + ": no directory " + echo(dir.string()));
+  if (::access(std::filesystem::exists(p, ec) ? path.c_str() : dir.c_str(), W_OK) != 0)
+    bad(option + " " + echo(path) + ": not writable");
+}
+
+void validate_results(const run_args& a, run_options& r) {
+  if (!a.save.empty() || a.interval_opt->count() > 0 || !a.html.empty() || !a.live.empty()) {
+    r.interval = duration_arg(a.interval, "--interval");
+    if (r.interval < std::chrono::milliseconds(10) || r.interval > std::chrono::hours(1))
+      bad("--interval wants a duration from 10ms to 1h, got " + echo(a.interval));
+  }
+  r.interval_given = a.interval_opt->count() > 0;
+  for (const auto& [file, option] :
+       {std::pair{&a.save, "--save"}, std::pair{&a.html, "--html"}, std::pair{&a.live, "--live"}})
+    if (!file->empty()) check_writable(*file, option);
+  r.save_file = a.save;
+  r.html_file = a.html;
+  r.live_file = a.live;
+}
+
+report_options validate_report(const report_args& a) {
+  report_options r;
+  r.files = a.files;
+  if (r.files.empty()) bad("hit report needs at least one results file (written by hit --save)");
+  if (a.output == "text") {
+    r.output = report_format::text;
+  } else if (a.output == "json") {
+    r.output = report_format::json;
+  } else if (a.output == "csv") {
+    r.output = report_format::csv;
+  } else if (a.output == "html") {
+    r.output = report_format::html;
+  } else {
+    bad("unknown output format " + echo(a.output) + ": use text, json, csv or html");
+  }
+  r.compare = a.compare;
+  if (r.compare && r.files.size() != 2) bad("--compare takes exactly two results files, A and B");
+  r.out_file = a.out;
+  if (!a.out.empty()) check_writable(a.out, "--out");
+  return r;
 }
 
 void declare_serve(CLI::App& serve, serve_args& a) {
@@ -549,6 +631,7 @@ run_options validate_run(const run_args& a) {
   }
   validate_request(a, r);
   validate_http(a, r);
+  validate_results(a, r);
   if (a.output == "text") {
     r.output = output_format::text;
   } else if (a.output == "json") {
@@ -609,9 +692,14 @@ parsed parse_command_line(int argc, const char* const* argv) {
   app.get_formatter()->column_width(34);
   run_args run;
   declare_run(app, run);
+  declare_results(app, run);
   serve_args serve_a;
   auto* serve = app.add_subcommand("serve", "Run the embedded test server (for demos and tests)");
   declare_serve(*serve, serve_a);
+  report_args report_a;
+  auto* report = app.add_subcommand(
+      "report", "Report on results files (hit --save): one, several merged, or two compared");
+  declare_report(*report, report_a);
 
   try {
     app.parse(argc, argv);
@@ -623,12 +711,19 @@ parsed parse_command_line(int argc, const char* const* argv) {
               (o->nonpositional() ? o->get_name() : std::string("the URL")));
       out.serve = validate_serve(serve_a);
       out.what = parsed::action::serve;
+    } else if (report->parsed()) {
+      for (const auto* o : app.get_options())
+        if (o->count() > 0)
+          bad("'report' takes only its own options, after it (see hit report --help): remove " +
+              (o->nonpositional() ? o->get_name() : std::string("the URL")));
+      out.report = validate_report(report_a);
+      out.what = parsed::action::report;
     } else {
       out.run = validate_run(run);
       out.what = parsed::action::run;
     }
   } catch (const CLI::CallForHelp&) {
-    out.message = serve->parsed() ? serve->help() : app.help();
+    out.message = serve->parsed() ? serve->help() : report->parsed() ? report->help() : app.help();
     out.exit_code = exit_ok;
   } catch (const CLI::CallForVersion&) {
     out.message = std::string("hit ") + HIT_VERSION + "\n";

@@ -56,6 +56,26 @@ struct run_options {
   std::chrono::nanoseconds idle_timeout{std::chrono::seconds(5)};
   std::chrono::nanoseconds timeout{std::chrono::seconds(20)};
   output_format output = output_format::text;
+  // Results (docs/results.md): a results file, an HTML report, live intervals.
+  std::string save_file;  // --save
+  std::string html_file;  // --html
+  std::string live_file;  // --live (NDJSON, one line per interval)
+  std::chrono::nanoseconds interval{std::chrono::seconds(1)};  // --interval
+  bool interval_given = false;
+  // Whether the run keeps a timeline (what --save, --html and live intervals need).
+  [[nodiscard]] bool keeps_timeline() const {
+    return !save_file.empty() || !html_file.empty() || !live_file.empty() || interval_given;
+  }
+};
+
+enum class report_format { text, json, csv, html };
+
+// `hit report FILE...`: results files read back, merged or compared.
+struct report_options {
+  std::vector<std::string> files;
+  report_format output = report_format::text;
+  std::string out_file;  // --out; empty: standard output
+  bool compare = false;  // --compare A B
 };
 
 struct serve_options {
@@ -71,9 +91,10 @@ struct serve_options {
 };
 
 struct parsed {
-  enum class action { run, serve, exit } what = action::exit;
+  enum class action { run, serve, report, exit } what = action::exit;
   run_options run;
   serve_options serve;
+  report_options report;
   int exit_code = exit_ok;  // for action::exit
   std::string message;      // for action::exit: text for stdout (code 0) or stderr (otherwise)
 };

@@ -122,8 +122,15 @@ std::vector<bin> histogram_bins(const stats::histogram& h, int rows) {
   return bins;
 }
 
-// The schedule's average rate over the part of the run that sent requests.
-double scheduled_rate(const stats::summary& s, const run_options& o) {
+bool paced(const run_options& o) {
+  return o.open_model || o.rps > 0;
+}
+
+}  // namespace
+
+double scheduled_rate(const stats::summary& s, const run_context& ctx) {
+  if (ctx.scheduled_rate) return *ctx.scheduled_rate;
+  const auto& o = ctx.options;
   if (o.open_model && o.schedule) {
     if (s.last_send.count() <= 0) return o.schedule->rate_at(std::chrono::nanoseconds(0));
     return static_cast<double>(o.schedule->count_before(s.last_send) - 1) /
@@ -131,12 +138,6 @@ double scheduled_rate(const stats::summary& s, const run_options& o) {
   }
   return o.rps;
 }
-
-bool paced(const run_options& o) {
-  return o.open_model || o.rps > 0;
-}
-
-}  // namespace
 
 std::string latency_histogram(const stats::histogram& h, int rows, int width) {
   std::string out;
@@ -201,7 +202,7 @@ std::string text_report(const stats::summary& s, const run_context& ctx) {
     const auto sent = s.send_rate();
     out += fmt::format("  Sent/sec:      {} (scheduled {:.1f})\n",
                        sent ? fmt::format("{:.1f}", *sent) : std::string("n/a (under 2 sent)"),
-                       scheduled_rate(s, o));
+                       scheduled_rate(s, ctx));
     out += fmt::format("  Send lag:      p50 {}  p99 {}  max {}\n",
                        format_duration_ns(static_cast<double>(s.send_lag.percentile(50))),
                        format_duration_ns(static_cast<double>(s.send_lag.percentile(99))),
@@ -295,7 +296,7 @@ nlohmann::json json_report(const stats::summary& s, const run_context& ctx) {
                       {"closed", s.connections_closed},
                       {"retired_idle", s.connections_retired}};
   if (paced(o)) {
-    j["target_rps"] = scheduled_rate(s, o);
+    j["target_rps"] = scheduled_rate(s, ctx);
     const auto sent = s.send_rate();
     j["achieved_rps"] = sent ? nlohmann::json(*sent) : nlohmann::json(nullptr);
     j["send_lag_s"] = {{"p50", static_cast<double>(s.send_lag.percentile(50)) / 1e9},

@@ -2,6 +2,7 @@
 // The report: what a run did, as text a person reads and as JSON a program reads.
 
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 
 #include "hit/stats/summary.hpp"
@@ -12,7 +13,13 @@ namespace hit::cli {
 struct run_context {
   const run_options& options;
   bool interrupted = false;
+  // From a results file: the schedule's average rate as the run computed it (the file keeps no
+  // schedule object; merged shards add theirs up).
+  std::optional<double> scheduled_rate = std::nullopt;
 };
+
+// Paced runs: the schedule's average rate over the part of the run that sent requests.
+double scheduled_rate(const stats::summary& s, const run_context& ctx);
 
 std::string text_report(const stats::summary& s, const run_context& ctx);
 nlohmann::json json_report(const stats::summary& s, const run_context& ctx);

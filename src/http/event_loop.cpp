@@ -23,6 +23,9 @@ event_loop::event_loop(const load_config& c, const run_plan& plan, unsigned inde
       sweep(io.get_executor()),
       end_timer(io.get_executor()) {
   if (c.rate) pacer.emplace(*c.rate, index, loops);
+  // The loops share the timeline's memory budget (merged after join, they add up).
+  if (c.interval.count() > 0)
+    summary.timeline.enable(c.interval, stats::timeline::default_budget / loops);
   if (c.model == load_model::open) pool_ = std::make_unique<open_pool>(*this, index, loops);
 }
 
@@ -110,6 +113,8 @@ void event_loop::arm_sweep() {
     if (ec || ended) return;
     if (!stopping && stop_requested.load(std::memory_order_relaxed)) stop_sending();
     const auto now = clock::now();
+    // Errors land in the interval current at the last advance: at most one sweep late.
+    summary.timeline.advance(now - start);
     for (auto& c : connections) c.expire(now);
     if (pool_) pool_->retire_idle(now);
     publish();
@@ -139,6 +144,7 @@ void event_loop::run(unsigned n) {
   }
   io.run();
   summary.elapsed = clock::now() - start;
+  summary.timeline.finish();
   publish();
 }
 

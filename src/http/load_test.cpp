@@ -23,6 +23,7 @@ struct load_test::impl {
   std::vector<std::unique_ptr<detail::event_loop>> loops;
   std::vector<std::thread> threads;
   detail::clock::time_point start;
+  std::chrono::system_clock::time_point wall_start;
   std::mutex m;
   std::condition_variable cv;
   unsigned finished = 0;       // guarded by m
@@ -100,6 +101,7 @@ void load_test::start() {
   if (s.cfg.rate && s.cfg.model == load_model::closed)
     while (conns % n != 0) --n;
   s.start = detail::clock::now();
+  s.wall_start = std::chrono::system_clock::now();
   auto share = [&](unsigned i) { return conns / n + (i < conns % n ? 1 : 0); };
   std::uint64_t before = 0;  // connections of the loops before loop i
   for (unsigned i = 0; i < n; ++i) {
@@ -166,10 +168,15 @@ stats::summary load_test::join() {
   for (auto& t : impl_->threads) t.join();
   impl_->joined = true;
   if (impl_->failure) std::rethrow_exception(impl_->failure);
-  stats::summary total;
-  for (const auto& l : impl_->loops) total.merge(l->summary);
+  // The first loop's summary is moved, not copied: its timeline may be large.
+  stats::summary total = std::move(impl_->loops.front()->summary);
+  for (std::size_t i = 1; i < impl_->loops.size(); ++i) total.merge(impl_->loops[i]->summary);
   total.dns = impl_->dns;
   return total;
+}
+
+std::chrono::system_clock::time_point load_test::started_at() const {
+  return impl_->wall_start;
 }
 
 tls_failure load_test::first_tls_failure() const {

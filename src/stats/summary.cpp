@@ -14,7 +14,7 @@ void http2_counters::merge(const http2_counters& o) noexcept {
     stream_limit = o.stream_limit;
 }
 
-void summary::merge(const summary& other) noexcept {
+void summary::merge(const summary& other) {
   requests += other.requests;
   successes += other.successes;
   errors += other.errors;
@@ -39,6 +39,7 @@ void summary::merge(const summary& other) noexcept {
   unsolicited += other.unsolicited;
   retries += other.retries;
   http2.merge(other.http2);
+  timeline.merge(other.timeline);
   elapsed = std::max(elapsed, other.elapsed);
   last_send = std::max(last_send, other.last_send);
 }

@@ -68,6 +68,9 @@ struct load_config {
   unsigned min_connections = 10;     // opened at the start and kept however idle
   unsigned max_connections = 10000;  // cap; a due request that finds none idle then waits (late)
   std::chrono::nanoseconds idle_timeout{std::chrono::seconds(5)};
+  // When above 0: the summary keeps a timeline of intervals this long (stats::timeline), for
+  // results files and live intervals. Costs a second histogram record per response.
+  std::chrono::nanoseconds interval{0};
 };
 
 // Snapshot of a run in progress, for a live display.
@@ -109,6 +112,9 @@ class load_test {
   // A recent view of the counters. Any thread once start() has returned; lock-free, and free
   // for the loops: each publishes its own counters with relaxed stores to a cache line of its own.
   [[nodiscard]] progress current() const;
+
+  // The wall-clock time of start() (for results files: shards align by it). After start().
+  [[nodiscard]] std::chrono::system_clock::time_point started_at() const;
 
   // Waits for the loops and returns the merged summary. Call once, from the owning thread.
   stats::summary join();

@@ -10,10 +10,12 @@
 // Thread safety: none. A histogram belongs to one thread; give each thread its own and merge()
 // them after join (HdrHistogram's "Do NOT mix calls" rule, made structural).
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdint>
 #include <limits>
+#include <optional>
 
 namespace hit::stats {
 
@@ -42,6 +44,9 @@ class histogram {
   // Adds every value of `other` as if recorded here: merge(a, b) == record-all of both.
   void merge(const histogram& other) noexcept;
 
+  // Forgets every value: as if newly made.
+  void reset() noexcept;
+
   [[nodiscard]] std::uint64_t count() const noexcept { return total_; }
   [[nodiscard]] std::uint64_t clamped() const noexcept { return clamped_; }
   [[nodiscard]] std::uint64_t min() const noexcept { return total_ ? min_ : 0; }
@@ -58,6 +63,20 @@ class histogram {
   static std::uint64_t lowest_in_bucket(std::size_t i) noexcept;
   static std::uint64_t highest_in_bucket(std::size_t i) noexcept;
 
+  // What a sparse copy (sparse_histogram) or a results file keeps beside the bucket counts.
+  struct totals {
+    std::uint64_t count = 0, sum = 0, min = 0, max = 0, clamped = 0;
+  };
+  [[nodiscard]] totals summary_totals() const noexcept {
+    return {total_, sum_, min(), max_, clamped_};
+  }
+  // Rebuilds a histogram from its non-empty buckets and totals, as read back from a file:
+  // `counts(i)` gives bucket i's count. Returns nullopt when they do not agree (the buckets'
+  // sum is not `t.count`, min above max, a min or max outside the non-empty buckets' range): a
+  // corrupt record, never a histogram that would report wrong percentiles.
+  template <typename Buckets>
+  static std::optional<histogram> restore(const Buckets& buckets, const totals& t);
+
   static std::size_t index_of(std::uint64_t v) noexcept {
     constexpr std::uint64_t exact_limit = std::uint64_t{2} << sub_bucket_bits;  // 256
     if (v < exact_limit) return static_cast<std::size_t>(v);
@@ -70,6 +89,7 @@ class histogram {
   }
 
  private:
+  friend class sparse_histogram;  // takes the buckets out without a 35 KiB copy
   std::array<std::uint64_t, bucket_count> counts_{};
   std::uint64_t total_ = 0;
   std::uint64_t clamped_ = 0;
@@ -77,5 +97,38 @@ class histogram {
   std::uint64_t min_ = std::numeric_limits<std::uint64_t>::max();
   std::uint64_t max_ = 0;
 };
+
+// `buckets`: a range of (index, count) pairs, indices ascending and below bucket_count.
+template <typename Buckets>
+std::optional<histogram> histogram::restore(const Buckets& buckets, const totals& t) {
+  histogram h;
+  std::uint64_t n = 0;
+  std::size_t last = 0;
+  bool first = true;
+  std::size_t lo_index = bucket_count, hi_index = 0;
+  for (const auto& [index, count] : buckets) {
+    const auto i = static_cast<std::size_t>(index);
+    if (i >= bucket_count || (!first && i <= last) || count == 0) return std::nullopt;
+    first = false;
+    last = i;
+    h.counts_[i] = count;
+    if (n + count < n) return std::nullopt;
+    n += count;
+    lo_index = std::min(lo_index, i);
+    hi_index = std::max(hi_index, i);
+  }
+  if (n != t.count || t.clamped > t.count) return std::nullopt;
+  if (n > 0 && (t.min > t.max || t.max > max_trackable || index_of(t.min) != lo_index ||
+                index_of(t.max) != hi_index))
+    return std::nullopt;
+  h.total_ = n;
+  h.sum_ = t.sum;
+  h.clamped_ = t.clamped;
+  if (n > 0) {
+    h.min_ = t.min;
+    h.max_ = t.max;
+  }
+  return h;
+}
 
 }  // namespace hit::stats

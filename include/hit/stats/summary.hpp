@@ -13,6 +13,7 @@
 
 #include "hit/stats/error_kind.hpp"
 #include "hit/stats/histogram.hpp"
+#include "hit/stats/timeline.hpp"
 
 namespace hit::stats {
 
@@ -44,16 +45,19 @@ struct summary {
     bytes += bytes_in;
     latency.record(from_intended);
     service_time.record(service);
+    timeline.record_response(status, bytes_in, from_intended);
   }
   // One request that failed without a usable response.
   void record_error(error_kind k) noexcept {
     ++requests;
     ++errors;
     ++error_counts[static_cast<std::size_t>(k)];
+    timeline.record_error(k);
   }
 
-  // Adds everything `other` counted. Durations: the merged run spans both.
-  void merge(const summary& other) noexcept;
+  // Adds everything `other` counted. Durations: the merged run spans both. Timelines are
+  // merged interval by interval (see timeline::merge; parts of one run always align).
+  void merge(const summary& other);
 
   [[nodiscard]] double success_ratio() const noexcept {
     return requests ? static_cast<double>(successes) / static_cast<double>(requests) : 0.0;
@@ -107,6 +111,8 @@ struct summary {
   // stream (REFUSED_STREAM, or above a GOAWAY's last stream id).
   std::uint64_t retries = 0;
   http2_counters http2;
+  // Per interval of the run, when enabled (results files, live intervals): off by default.
+  stats::timeline timeline;
   std::chrono::nanoseconds elapsed{0};    // wall time of the run (max over merged parts)
   std::chrono::nanoseconds last_send{0};  // offset of the last request sent (max over parts)
 

@@ -1,0 +1,488 @@
+#include "results_file.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <utility>
+
+#include "hit/printable.hpp"
+#include "hit/stats/duration.hpp"
+#include "hit/version.hpp"
+
+namespace hit::cli {
+namespace {
+
+using nlohmann::json;
+using std::chrono::nanoseconds;
+
+// A problem found while reading: the message names the field ("summary.requests: ...").
+struct format_error {
+  std::string message;
+};
+
+[[noreturn]] void fail(const std::string& where, const std::string& what) {
+  throw format_error{where + ": " + what};
+}
+
+const json& field(const json& j, const char* key, const std::string& where) {
+  if (!j.is_object()) fail(where, "expected an object");
+  const auto it = j.find(key);
+  if (it == j.end()) fail(where + "." + key, "missing");
+  return *it;
+}
+
+std::uint64_t u64(const json& j, const char* key, const std::string& where) {
+  const auto& v = field(j, key, where);
+  if (!v.is_number_unsigned()) fail(where + "." + key, "expected a non-negative integer");
+  return v.get<std::uint64_t>();
+}
+
+std::int64_t i64(const json& j, const char* key, const std::string& where) {
+  const auto& v = field(j, key, where);
+  if (!v.is_number_integer()) fail(where + "." + key, "expected an integer");
+  return v.get<std::int64_t>();
+}
+
+double number(const json& j, const char* key, const std::string& where) {
+  const auto& v = field(j, key, where);
+  if (!v.is_number() || !std::isfinite(v.get<double>()))
+    fail(where + "." + key, "expected a number");
+  return v.get<double>();
+}
+
+std::string text(const json& j, const char* key, const std::string& where) {
+  const auto& v = field(j, key, where);
+  if (!v.is_string()) fail(where + "." + key, "expected a string");
+  return v.get<std::string>();
+}
+
+bool boolean(const json& j, const char* key, const std::string& where) {
+  const auto& v = field(j, key, where);
+  if (!v.is_boolean()) fail(where + "." + key, "expected true or false");
+  return v.get<bool>();
+}
+
+unsigned small(const json& j, const char* key, const std::string& where) {
+  const auto v = u64(j, key, where);
+  if (v > std::numeric_limits<unsigned>::max()) fail(where + "." + key, "out of range");
+  return static_cast<unsigned>(v);
+}
+
+// Histograms: totals, and the non-empty buckets as a flat array of (index delta, count) pairs:
+// the first index is absolute, each next one the difference from the one before.
+json histogram_json(const stats::sparse_histogram& h) {
+  const auto& t = h.totals();
+  json buckets = json::array();
+  std::size_t last = 0;
+  for (std::size_t k = 0; k < h.size(); ++k) {
+    buckets.push_back(h.index(k) - last);
+    buckets.push_back(h.count(k));
+    last = h.index(k);
+  }
+  return {{"count", t.count}, {"sum", t.sum},         {"min", t.min},
+          {"max", t.max},     {"clamped", t.clamped}, {"buckets", std::move(buckets)}};
+}
+
+stats::sparse_histogram read_histogram(const json& j, const std::string& where) {
+  const stats::histogram::totals t{u64(j, "count", where), u64(j, "sum", where),
+                                   u64(j, "min", where), u64(j, "max", where),
+                                   u64(j, "clamped", where)};
+  const auto& b = field(j, "buckets", where);
+  if (!b.is_array() || b.size() % 2 != 0)
+    fail(where + ".buckets", "expected an array of (index step, count) pairs");
+  std::vector<std::pair<std::size_t, std::uint64_t>> pairs;
+  pairs.reserve(b.size() / 2);
+  std::uint64_t index = 0;
+  for (std::size_t k = 0; k < b.size(); k += 2) {
+    if (!b[k].is_number_unsigned() || !b[k + 1].is_number_unsigned())
+      fail(where + ".buckets", "expected non-negative integers");
+    const auto step = b[k].get<std::uint64_t>();
+    if (step > stats::histogram::bucket_count) fail(where + ".buckets", "index out of range");
+    index += step;
+    pairs.emplace_back(static_cast<std::size_t>(index), b[k + 1].get<std::uint64_t>());
+  }
+  auto h = stats::sparse_histogram::restore(pairs, t);
+  if (!h) fail(where, "buckets and totals disagree");
+  return std::move(*h);
+}
+
+stats::histogram read_dense(const json& j, const char* key, const std::string& where) {
+  return read_histogram(field(j, key, where), where + "." + key).dense();
+}
+
+json error_kinds_json(const std::array<std::uint64_t, stats::error_kind_count>& counts) {
+  json j = json::object();
+  for (std::size_t k = 0; k < counts.size(); ++k)
+    if (counts[k]) j[std::string(stats::name(static_cast<stats::error_kind>(k)))] = counts[k];
+  return j;
+}
+
+void read_error_kinds(const json& j, const std::string& where,
+                      std::array<std::uint64_t, stats::error_kind_count>& out) {
+  if (!j.is_object()) fail(where, "expected an object");
+  for (const auto& [key, value] : j.items()) {
+    std::size_t k = 0;
+    while (k < stats::error_kind_count && stats::name(static_cast<stats::error_kind>(k)) != key)
+      ++k;
+    if (k == stats::error_kind_count) fail(where, "unknown error kind '" + printable(key) + "'");
+    if (!value.is_number_unsigned()) fail(where + "." + key, "expected a non-negative integer");
+    out[k] = value.get<std::uint64_t>();
+  }
+}
+
+const char* http_name(http::http_version v) {
+  switch (v) {
+    case http::http_version::http1_1:
+      return "1.1";
+    case http::http_version::http2:
+      return "2";
+    case http::http_version::negotiate:
+      return "auto";
+  }
+  return "1.1";
+}
+
+json config_json(const run_record& r) {
+  const auto& o = r.options;
+  return {{"method", o.request.method},
+          {"url", o.url_text},
+          {"model", o.open_model ? "open" : "closed"},
+          {"concurrency", o.concurrency},
+          {"threads", o.threads},
+          {"rps", o.rps},
+          {"schedule_option", o.schedule_option},
+          {"schedule", o.schedule_text},
+          {"scheduled_rps", r.scheduled_rate},
+          {"workers", o.workers},
+          {"max_workers", o.max_workers},
+          {"idle_timeout_ns", o.idle_timeout.count()},
+          {"http", http_name(o.http)},
+          {"streams", o.streams},
+          {"requests", o.requests},
+          {"duration_ns", o.duration.count()},
+          {"timeout_ns", o.timeout.count()}};
+}
+
+void read_config(const json& j, run_record& r) {
+  const std::string w = "config";
+  auto& o = r.options;
+  o.request.method = text(j, "method", w);
+  o.url_text = text(j, "url", w);
+  const auto model = text(j, "model", w);
+  if (model != "open" && model != "closed") fail(w + ".model", "expected open or closed");
+  o.open_model = model == "open";
+  o.concurrency = small(j, "concurrency", w);
+  o.threads = small(j, "threads", w);
+  o.rps = number(j, "rps", w);
+  o.schedule_option = text(j, "schedule_option", w);
+  o.schedule_text = text(j, "schedule", w);
+  r.scheduled_rate = number(j, "scheduled_rps", w);
+  o.workers = small(j, "workers", w);
+  o.max_workers = small(j, "max_workers", w);
+  o.idle_timeout = nanoseconds(i64(j, "idle_timeout_ns", w));
+  const auto http = text(j, "http", w);
+  if (http == "1.1") {
+    o.http = http::http_version::http1_1;
+  } else if (http == "2") {
+    o.http = http::http_version::http2;
+  } else if (http == "auto") {
+    o.http = http::http_version::negotiate;
+  } else {
+    fail(w + ".http", "expected 1.1, 2 or auto");
+  }
+  o.streams = small(j, "streams", w);
+  o.requests = u64(j, "requests", w);
+  o.duration = nanoseconds(i64(j, "duration_ns", w));
+  o.timeout = nanoseconds(i64(j, "timeout_ns", w));
+}
+
+json summary_json(const stats::summary& s) {
+  json codes = json::object();
+  for (std::size_t c = 0; c < s.status_counts.size(); ++c)
+    if (s.status_counts[c]) codes[std::to_string(c)] = s.status_counts[c];
+  const auto h = [](const stats::histogram& x) {
+    return histogram_json(stats::sparse_histogram(x));
+  };
+  return {
+      {"elapsed_ns", s.elapsed.count()},
+      {"last_send_ns", s.last_send.count()},
+      {"dns_ns", s.dns.count()},
+      {"requests", s.requests},
+      {"successes", s.successes},
+      {"errors", s.errors},
+      {"bytes", s.bytes},
+      {"status_codes", std::move(codes)},
+      {"errors_by_kind", error_kinds_json(s.error_counts)},
+      {"connections",
+       {{"opened", s.connections_opened},
+        {"closed", s.connections_closed},
+        {"retired_idle", s.connections_retired},
+        {"peak", s.peak_connections}}},
+      {"late", s.late},
+      {"not_sent", s.not_sent},
+      {"unsolicited", s.unsolicited},
+      {"retries", s.retries},
+      {"tls", {{"full", s.tls_full}, {"resumed", s.tls_resumed}}},
+      {"http2",
+       {{"connections", s.http2.connections},
+        {"goaways", s.http2.goaways},
+        {"header_bytes_wire", s.http2.header_bytes_wire},
+        {"header_bytes_decoded", s.http2.header_bytes_decoded},
+        {"peak_streams", s.http2.peak_streams},
+        {"stream_limit", s.http2.stream_limit}}},
+      {"histograms",
+       {{"latency", h(s.latency)},
+        {"service_time", h(s.service_time)},
+        {"send_lag", h(s.send_lag)},
+        {"ttfb", h(s.ttfb)},
+        {"connect", h(s.connect_time)},
+        {"tls_handshake", h(s.tls_handshake)}}},
+  };
+}
+
+void read_summary(const json& j, stats::summary& s) {
+  const std::string w = "summary";
+  s.elapsed = nanoseconds(i64(j, "elapsed_ns", w));
+  s.last_send = nanoseconds(i64(j, "last_send_ns", w));
+  s.dns = nanoseconds(i64(j, "dns_ns", w));
+  s.requests = u64(j, "requests", w);
+  s.successes = u64(j, "successes", w);
+  s.errors = u64(j, "errors", w);
+  s.bytes = u64(j, "bytes", w);
+  const auto& codes = field(j, "status_codes", w);
+  if (!codes.is_object()) fail(w + ".status_codes", "expected an object");
+  std::uint64_t responses = 0, successes = 0;
+  for (const auto& [key, value] : codes.items()) {
+    std::size_t code = 0;
+    const auto* end = key.data() + key.size();
+    if (key.empty() || key.size() > 3 || std::find_if(key.begin(), key.end(), [](char c) {
+                                           return c < '0' || c > '9';
+                                         }) != key.end())
+      fail(w + ".status_codes", "'" + printable(key) + "' is not a status code");
+    code = static_cast<std::size_t>(std::stoul(std::string(key.data(), end)));
+    if (code >= s.status_counts.size() || (code != 0 && code < 100))
+      fail(w + ".status_codes", "'" + printable(key) + "' is not a status code");
+    if (!value.is_number_unsigned()) fail(w + ".status_codes." + key, "expected a count");
+    s.status_counts[code] = value.get<std::uint64_t>();
+    responses += s.status_counts[code];
+    if (code >= 200 && code < 400) successes += s.status_counts[code];
+  }
+  read_error_kinds(field(j, "errors_by_kind", w), w + ".errors_by_kind", s.error_counts);
+  const auto& c = field(j, "connections", w);
+  s.connections_opened = u64(c, "opened", w + ".connections");
+  s.connections_closed = u64(c, "closed", w + ".connections");
+  s.connections_retired = u64(c, "retired_idle", w + ".connections");
+  s.peak_connections = u64(c, "peak", w + ".connections");
+  s.late = u64(j, "late", w);
+  s.not_sent = u64(j, "not_sent", w);
+  s.unsolicited = u64(j, "unsolicited", w);
+  s.retries = u64(j, "retries", w);
+  const auto& tls = field(j, "tls", w);
+  s.tls_full = u64(tls, "full", w + ".tls");
+  s.tls_resumed = u64(tls, "resumed", w + ".tls");
+  const auto& h2 = field(j, "http2", w);
+  const std::string w2 = w + ".http2";
+  s.http2.connections = u64(h2, "connections", w2);
+  s.http2.goaways = u64(h2, "goaways", w2);
+  s.http2.header_bytes_wire = u64(h2, "header_bytes_wire", w2);
+  s.http2.header_bytes_decoded = u64(h2, "header_bytes_decoded", w2);
+  s.http2.peak_streams = u64(h2, "peak_streams", w2);
+  s.http2.stream_limit = u64(h2, "stream_limit", w2);
+  const auto& hs = field(j, "histograms", w);
+  const std::string wh = w + ".histograms";
+  s.latency = read_dense(hs, "latency", wh);
+  s.service_time = read_dense(hs, "service_time", wh);
+  s.send_lag = read_dense(hs, "send_lag", wh);
+  s.ttfb = read_dense(hs, "ttfb", wh);
+  s.connect_time = read_dense(hs, "connect", wh);
+  s.tls_handshake = read_dense(hs, "tls_handshake", wh);
+  // What the engine always keeps true: a corrupt or hand-edited file is refused rather than
+  // reported with numbers that contradict each other.
+  std::uint64_t kinds = 0;
+  for (const auto n : s.error_counts) kinds += n;
+  if (kinds != s.errors) fail(w, "errors_by_kind does not add up to errors");
+  if (responses + s.errors != s.requests)
+    fail(w, "status_codes and errors do not add up to requests");
+  if (successes != s.successes) fail(w, "successes disagree with status_codes");
+  if (s.latency.count() != responses)
+    fail(w, "the latency histogram does not count every response");
+}
+
+json interval_json(const stats::interval_record& r) {
+  return {{"i", r.index},
+          {"requests", r.requests},
+          {"successes", r.successes},
+          {"errors", r.errors},
+          {"bytes", r.bytes},
+          {"status_classes", r.status_classes},
+          {"errors_by_kind", error_kinds_json(r.error_counts)},
+          {"latency", histogram_json(r.latency)}};
+}
+
+stats::interval_record read_interval(const json& j, const std::string& w) {
+  stats::interval_record r;
+  r.index = u64(j, "i", w);
+  r.requests = u64(j, "requests", w);
+  r.successes = u64(j, "successes", w);
+  r.errors = u64(j, "errors", w);
+  r.bytes = u64(j, "bytes", w);
+  const auto& classes = field(j, "status_classes", w);
+  if (!classes.is_array() || classes.size() != r.status_classes.size())
+    fail(w + ".status_classes", "expected 6 counts (other, 1xx ... 5xx)");
+  for (std::size_t k = 0; k < r.status_classes.size(); ++k) {
+    if (!classes[k].is_number_unsigned()) fail(w + ".status_classes", "expected counts");
+    r.status_classes[k] = classes[k].get<std::uint64_t>();
+  }
+  read_error_kinds(field(j, "errors_by_kind", w), w + ".errors_by_kind", r.error_counts);
+  r.latency = read_histogram(field(j, "latency", w), w + ".latency");
+  std::uint64_t responses = 0;
+  for (const auto n : r.status_classes) responses += n;
+  if (responses + r.errors != r.requests || r.latency.totals().count != responses)
+    fail(w, "counts do not add up");
+  return r;
+}
+
+void read_timeline(const json& j, stats::summary& s) {
+  const std::string w = "timeline";
+  const auto width = nanoseconds(i64(j, "interval_ns", w));
+  if (width.count() <= 0) fail(w + ".interval_ns", "must be positive");
+  const auto coarsened = small(j, "coarsened", w);
+  const auto& list = field(j, "intervals", w);
+  if (!list.is_array()) fail(w + ".intervals", "expected an array");
+  std::vector<stats::interval_record> intervals;
+  intervals.reserve(list.size());
+  std::uint64_t requests = 0;
+  for (std::size_t k = 0; k < list.size(); ++k) {
+    intervals.push_back(read_interval(list[k], fmt::format("{}.intervals[{}]", w, k)));
+    requests += intervals.back().requests;
+  }
+  if (requests != s.requests) fail(w, "its intervals do not add up to the summary's requests");
+  auto t = stats::timeline::restore(width, coarsened, std::move(intervals));
+  if (!t) fail(w + ".intervals", "not in ascending order");
+  s.timeline = std::move(*t);
+}
+
+std::int64_t unix_ns(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<nanoseconds>(t.time_since_epoch()).count();
+}
+
+}  // namespace
+
+result<void> save_results(const run_record& r, const std::string& path) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) return failure{"cannot write the results file '" + printable(path) + "'"};
+  json head = {{"format", "hit-results"},
+               {"version", results_version},
+               {"generator", std::string("hit ") + HIT_VERSION},
+               {"start_unix_ns", unix_ns(r.start)},
+               {"interrupted", r.interrupted},
+               {"parts", r.parts},
+               {"histogram",
+                {{"sub_bucket_bits", stats::histogram::sub_bucket_bits},
+                 {"max_value_bits", stats::histogram::max_value_bits}}},
+               {"config", config_json(r)},
+               {"summary", summary_json(r.summary)}};
+  // Everything but the timeline, then the timeline one interval at a time.
+  std::string text = head.dump(-1, ' ', false, json::error_handler_t::replace);
+  text.pop_back();  // the closing brace
+  out << text;
+  const auto& t = r.summary.timeline;
+  if (t.enabled()) {
+    out << R"(,"timeline":{"interval_ns":)" << t.width().count() << R"(,"coarsened":)"
+        << t.coarsened() << R"(,"intervals":[)";
+    bool first = true;
+    for (const auto& iv : t.intervals()) {
+      out << (first ? "\n" : ",\n") << interval_json(iv).dump();
+      first = false;
+    }
+    out << "]}";
+  }
+  out << "}\n";
+  out.flush();
+  if (!out) return failure{"cannot write the results file '" + printable(path) + "'"};
+  return {};
+}
+
+result<run_record> load_results(const std::string& path) {
+  const std::string name = "'" + printable(path) + "'";
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return failure{name + ": cannot open it"};
+  json j;
+  try {
+    j = json::parse(in);
+  } catch (const json::parse_error& e) {
+    return failure{fmt::format("{}: not a hit results file (not JSON, or truncated: {} at byte {})",
+                               name, e.id == 101 ? "parse error" : "error", e.byte)};
+  }
+  if (!j.is_object() || !j.contains("format") || j["format"] != "hit-results")
+    return failure{name + ": not a hit results file (no \"format\": \"hit-results\")"};
+  run_record r;
+  r.label = path;
+  try {
+    const auto version = u64(j, "version", "file");
+    if (version > static_cast<std::uint64_t>(results_version))
+      return failure{
+          fmt::format("{}: written by a newer hit (format version {}; this hit reads {})", name,
+                      version, results_version)};
+    if (version == 0) fail("version", "must be 1 or more");
+    const auto& h = field(j, "histogram", "file");
+    if (u64(h, "sub_bucket_bits", "histogram") != stats::histogram::sub_bucket_bits ||
+        u64(h, "max_value_bits", "histogram") != stats::histogram::max_value_bits)
+      fail("histogram", "a bucket layout this hit does not read");
+    r.start = std::chrono::system_clock::time_point(
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(
+            nanoseconds(i64(j, "start_unix_ns", "file"))));
+    r.interrupted = boolean(j, "interrupted", "file");
+    r.parts = std::max(1u, small(j, "parts", "file"));
+    read_config(field(j, "config", "file"), r);
+    read_summary(field(j, "summary", "file"), r.summary);
+    if (j.contains("timeline")) read_timeline(j["timeline"], r.summary);
+  } catch (const format_error& e) {
+    return failure{name + ": " + e.message};
+  }
+  return r;
+}
+
+result<run_record> merge_results(std::vector<run_record> parts) {
+  if (parts.empty()) return failure{"no results to merge"};
+  auto earliest = parts.front().start;
+  for (const auto& p : parts) earliest = std::min(earliest, p.start);
+  // Every part moves to the earliest start: its intervals by its offset in whole intervals,
+  // its durations by the offset itself.
+  nanoseconds span{0};
+  for (auto& p : parts) {
+    const auto offset = std::chrono::duration_cast<nanoseconds>(p.start - earliest);
+    const auto w = p.summary.timeline.width();
+    if (w.count() > 0) p.summary.timeline.shift(static_cast<std::uint64_t>((offset + w / 2) / w));
+    span = std::max(span, offset + p.summary.elapsed);
+    if (p.summary.last_send.count() > 0) p.summary.last_send += offset;
+    if (!stats::timeline::aligns(parts.front().summary.timeline, p.summary.timeline))
+      return failure{fmt::format(
+          "'{}' and '{}' have timelines of {} and {} intervals, which do not align (merge "
+          "files whose --interval is the same)",
+          printable(parts.front().label), printable(p.label),
+          stats::format_duration(parts.front().summary.timeline.width()),
+          stats::format_duration(w))};
+  }
+  run_record out = std::move(parts.front());
+  for (std::size_t i = 1; i < parts.size(); ++i) {
+    auto& p = parts[i];
+    out.summary.merge(p.summary);
+    auto& o = out.options;
+    o.concurrency += p.options.concurrency;
+    o.rps += p.options.rps;
+    o.workers += p.options.workers;
+    o.max_workers += p.options.max_workers;
+    out.scheduled_rate += p.scheduled_rate;
+    out.interrupted = out.interrupted || p.interrupted;
+    out.parts += p.parts;
+  }
+  out.summary.elapsed = span;
+  out.start = earliest;
+  return out;
+}
+
+}  // namespace hit::cli

@@ -1,0 +1,53 @@
+#pragma once
+// Results files (`hit --save FILE`, read by `hit report`): a run's complete, exactly mergeable
+// record. JSON, versioned ("format": "hit-results", "version": 1), documented field by field in
+// docs/results.md: the run's configuration, its wall-clock start, every counter, every
+// histogram at full resolution (sparse: only non-empty buckets), and the timeline.
+//
+// JSON rather than a binary format: readable with jq, no new dependency, and small enough with
+// sparse, delta-coded buckets (docs/results.md measures an hour at the top rate). The timeline
+// is written one interval at a time, so writing never holds a second copy of it.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hit/result.hpp"
+#include "hit/stats/summary.hpp"
+#include "options.hpp"
+
+namespace hit::cli {
+
+inline constexpr int results_version = 1;
+
+// One run as a file keeps it: what was asked (as run_options fields the report reads), when,
+// and what happened.
+struct run_record {
+  run_options options;  // the fields a report shows; the request body is not kept
+  stats::summary summary;
+  std::chrono::system_clock::time_point start;
+  bool interrupted = false;
+  // Paced runs: the schedule's average rate while sending (kept: a merge adds them up).
+  double scheduled_rate = 0;
+  std::string label;   // the file name (or "this run")
+  unsigned parts = 1;  // results merged into this one
+};
+
+// Writes `r` to `path` (replacing it). Fails with one line naming the file.
+result<void> save_results(const run_record& r, const std::string& path);
+
+// Reads a results file. Fails with one line naming the file and the problem: missing or
+// unreadable, not JSON or truncated, not a hit results file, a newer version, or inconsistent
+// content (counts that do not add up, histograms whose buckets disagree with their totals).
+result<run_record> load_results(const std::string& path);
+
+// Merges results of the same test run on several machines or processes (shards): counts add,
+// histograms and timelines merge exactly, timelines aligned by wall clock (each shard's
+// intervals move by its start's offset from the earliest, rounded to whole intervals). The
+// configuration is the first's, with connections and rates added up. Fails when the timelines
+// cannot align (widths that are not power-of-two multiples of each other).
+result<run_record> merge_results(std::vector<run_record> parts);
+
+}  // namespace hit::cli

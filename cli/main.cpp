@@ -21,6 +21,7 @@
 #include "report.hpp"
 #include "report_command.hpp"
 #include "results_file.hpp"
+#include "timeline_view.hpp"
 
 namespace {
 
@@ -202,6 +203,17 @@ int run(cli::run_options o) {
     cfg.idle_timeout = o.idle_timeout;
   }
   if (o.keeps_timeline()) cfg.interval = o.interval;
+  // Live intervals: NDJSON to --live, and lines on the terminal with --interval.
+  const bool live_terminal = o.interval_given && isatty(STDERR_FILENO) == 1;
+  cfg.live = !o.live_file.empty() || live_terminal;
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> live_file(nullptr, &std::fclose);
+  if (!o.live_file.empty()) {
+    live_file.reset(std::fopen(o.live_file.c_str(), "w"));
+    if (!live_file) {
+      std::fprintf(stderr, "hit: cannot write --live '%s'\n", printable(o.live_file).c_str());
+      return cli::exit_usage;
+    }
+  }
 
   const sigset_t signals = block_stop_signals();
   http::load_test test(std::move(cfg));
@@ -214,6 +226,22 @@ int run(cli::run_options o) {
     return cli::exit_failure;
   }
   const bool live = isatty(STDERR_FILENO) == 1;
+  const auto show_intervals = [&] {
+    if (!cfg.live) return;
+    const auto taken = test.take_live_intervals();
+    for (const auto& r : taken.closed) {
+      const auto v =
+          cli::view_of(r, o.interval, taken.ended.value_or(std::chrono::nanoseconds::max()));
+      if (live_file) {
+        auto j = cli::interval_json(v);
+        j["time_unix_s"] =
+            std::chrono::duration<double>(test.started_at().time_since_epoch()).count() + v.t_s;
+        std::fprintf(live_file.get(), "%s\n", j.dump().c_str());
+        std::fflush(live_file.get());
+      }
+      if (live_terminal) std::fprintf(stderr, "%s%s\n", "\r\033[2K", cli::interval_line(v).c_str());
+    }
+  };
   test.start();
   bool interrupted = false;
   std::chrono::steady_clock::time_point first_signal;
@@ -234,10 +262,12 @@ int run(cli::run_options o) {
                    "later, to quit)\n",
                    live ? "\r\033[2K" : "");
     }
+    show_intervals();
     if (live) show_progress(test.current(), o);
   }
   if (live) std::fprintf(stderr, "\r\033[2K");
   stats::summary s = test.join();
+  show_intervals();  // the last ones
 
   const cli::run_context ctx{o, interrupted};
   // JSON strings must be UTF-8; anything else the report quotes (the URL as typed) is replaced

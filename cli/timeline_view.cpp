@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "hit/stats/duration.hpp"
+
 namespace hit::cli {
 
 interval_view view_of(const stats::interval_record& r, std::chrono::nanoseconds width,
@@ -79,6 +81,15 @@ nlohmann::json interval_json(const interval_view& v) {
             {"5xx", v.status_classes[5]},
             {"other", v.status_classes[0]}}},
           {"errors_by_kind", std::move(errs)}};
+}
+
+std::string interval_line(const interval_view& v) {
+  const auto d = [](const std::optional<double>& s) {
+    return s ? stats::format_duration_ns(*s * 1e9) : std::string("-");
+  };
+  return fmt::format("  {:>8}  {:>9.0f} req/s  p50 {:>8}  p99 {:>8}  max {:>8}  {} errors",
+                     stats::format_duration_ns(v.t_s * 1e9), v.rps, d(v.p50_s), d(v.p99_s),
+                     d(v.max_s), v.errors);
 }
 
 std::string timeline_csv_header(bool with_run) {

@@ -34,6 +34,9 @@ interval_view view_of(const stats::interval_record& r, std::chrono::nanoseconds 
 // One interval as a JSON object: {t_s, requests, rps, errors, p50_s, p90_s, p99_s, max_s, ...}.
 nlohmann::json interval_json(const interval_view& v);
 
+// One interval as a line for a terminal: "  3.0s  41234 req/s  p50 245us  p99 5.1ms  0 errors".
+std::string interval_line(const interval_view& v);
+
 // The timeline as CSV: a header line, then one line per interval; `run`: a first column
 // naming the run (comparisons), or empty for none.
 std::string timeline_csv_header(bool with_run);

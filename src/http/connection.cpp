@@ -336,7 +336,7 @@ void connection::complete() {
   auto& rec = session_.current();
   if (rec.first_byte == clock::time_point{}) rec.first_byte = done;
   deadline_ = clock::time_point::max();
-  loop_.summary.timeline.advance(done - loop_.start);
+  loop_.summary.advance(done - loop_.start);
   loop_.summary.record_response(session_.status(), rec.bytes_in, done - rec.due, done - rec.sent);
   loop_.summary.ttfb.record(rec.first_byte - rec.sent);
   ++served_;

@@ -171,7 +171,7 @@ void connection::h2_on_read(const boost::system::error_code& ec, std::size_t n) 
 void connection::h2_count(clock::time_point now) {
   auto& done = http2_->outcomes();
   if (done.empty()) return;
-  loop_.summary.timeline.advance(now - loop_.start);
+  loop_.summary.advance(now - loop_.start);
   for (const auto& o : done) {
     switch (o.what) {
       case stream_outcome::kind::response:

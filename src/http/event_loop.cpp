@@ -26,6 +26,11 @@ event_loop::event_loop(const load_config& c, const run_plan& plan, unsigned inde
   // The loops share the timeline's memory budget (merged after join, they add up).
   if (c.interval.count() > 0)
     summary.timeline.enable(c.interval, stats::timeline::default_budget / loops);
+  if (c.interval.count() > 0 && c.live) {
+    live = std::make_unique<stats::timeline>();
+    live->enable(c.interval);
+    summary.live = live.get();
+  }
   if (c.model == load_model::open) pool_ = std::make_unique<open_pool>(*this, index, loops);
 }
 
@@ -114,12 +119,24 @@ void event_loop::arm_sweep() {
     if (!stopping && stop_requested.load(std::memory_order_relaxed)) stop_sending();
     const auto now = clock::now();
     // Errors land in the interval current at the last advance: at most one sweep late.
-    summary.timeline.advance(now - start);
+    summary.advance(now - start);
+    publish_live(false);
     for (auto& c : connections) c.expire(now);
     if (pool_) pool_->retire_idle(now);
     publish();
     if (!ended) arm_sweep();
   });
+}
+
+void event_loop::publish_live(bool last) {
+  if (!live) return;
+  if (last) live->finish();
+  auto closed = live->take_intervals();
+  const std::lock_guard lock(mailbox.m);
+  for (auto& r : closed) mailbox.closed.push_back(std::move(r));
+  mailbox.through = live->current_index();
+  mailbox.finished = last;
+  mailbox.ended = summary.elapsed;
 }
 
 void event_loop::run(unsigned n) {
@@ -145,6 +162,7 @@ void event_loop::run(unsigned n) {
   io.run();
   summary.elapsed = clock::now() - start;
   summary.timeline.finish();
+  publish_live(true);
   publish();
 }
 

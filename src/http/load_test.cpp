@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <exception>
 #include <limits>
+#include <map>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -29,6 +30,10 @@ struct load_test::impl {
   unsigned finished = 0;       // guarded by m
   std::exception_ptr failure;  // guarded by m
   bool joined = false;
+  // take_live_intervals: what some loops have closed and others not yet, by index; and the
+  // next index to hand out.
+  std::map<std::uint64_t, stats::interval_record> live_pending;
+  std::uint64_t live_next = 0;
 };
 
 load_test::load_test(load_config cfg) : impl_(std::make_unique<impl>()) {
@@ -171,8 +176,43 @@ stats::summary load_test::join() {
   // The first loop's summary is moved, not copied: its timeline may be large.
   stats::summary total = std::move(impl_->loops.front()->summary);
   for (std::size_t i = 1; i < impl_->loops.size(); ++i) total.merge(impl_->loops[i]->summary);
+  total.live = nullptr;  // the loop's, not the caller's
   total.dns = impl_->dns;
   return total;
+}
+
+load_test::live_intervals load_test::take_live_intervals() {
+  auto& s = *impl_;
+  std::uint64_t through = std::numeric_limits<std::uint64_t>::max();
+  bool all_finished = true;
+  std::chrono::nanoseconds ended{0};
+  for (auto& l : s.loops) {
+    const std::lock_guard lock(l->mailbox.m);
+    for (auto& r : l->mailbox.closed) {
+      auto [it, fresh] = s.live_pending.try_emplace(r.index, std::move(r));
+      if (!fresh) it->second.merge(r);
+    }
+    l->mailbox.closed.clear();
+    ended = std::max(ended, l->mailbox.ended);
+    if (!l->mailbox.finished) {
+      through = std::min(through, l->mailbox.through);
+      all_finished = false;
+    }
+  }
+  if (all_finished)
+    through = s.live_pending.empty() ? s.live_next : s.live_pending.rbegin()->first + 1;
+  live_intervals out;
+  if (all_finished) out.ended = ended;
+  for (; s.live_next < through; ++s.live_next) {
+    const auto it = s.live_pending.find(s.live_next);
+    if (it == s.live_pending.end()) {
+      out.closed.emplace_back().index = s.live_next;  // nothing completed in it: a gap
+    } else {
+      out.closed.push_back(std::move(it->second));
+      s.live_pending.erase(it);
+    }
+  }
+  return out;
 }
 
 std::chrono::system_clock::time_point load_test::started_at() const {

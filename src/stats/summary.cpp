@@ -39,7 +39,7 @@ void summary::merge(const summary& other) {
   unsolicited += other.unsolicited;
   retries += other.retries;
   http2.merge(other.http2);
-  timeline.merge(other.timeline);
+  timeline.merge(other.timeline);  // (`live` is the owner's, not a figure)
   elapsed = std::max(elapsed, other.elapsed);
   last_send = std::max(last_send, other.last_send);
 }

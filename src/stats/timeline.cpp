@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <utility>
 
 namespace hit::stats {
 
@@ -154,6 +155,11 @@ void timeline::coarsen_once() {
     current_counts_.index /= 2;
     next_ = width_ * static_cast<std::int64_t>(current_counts_.index + 1);
   }
+}
+
+std::vector<interval_record> timeline::take_intervals() {
+  kept_ = 0;
+  return std::exchange(done_, {});
 }
 
 void timeline::finish() {

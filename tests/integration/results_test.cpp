@@ -136,3 +136,29 @@ TEST(results, bad_files_and_paths_are_refused_before_anything_runs) {
   expect_usage_error({"report", d / "other.json"}, "not a hit results file");
   expect_usage_error({"report", d / "missing.json"}, "cannot open");
 }
+
+// --live: one JSON object per interval while the run goes; together they account for every
+// request of the report, and each has the fields a watcher reads.
+TEST(results, live_lines_account_for_every_request) {
+  server s;
+  temp_dir d;
+  const auto run = hit::test::run_json({"-z", "1500ms", "-c", "4", "--threads", "2", "--interval",
+                                        "250ms", "--live", d / "live.ndjson", s.url()});
+  std::ifstream in(d / "live.ndjson");
+  std::string line;
+  std::vector<json> lines;
+  while (std::getline(in, line)) lines.push_back(json::parse(line));
+  ASSERT_GE(lines.size(), 6u);
+  ASSERT_LE(lines.size(), 7u);
+  std::uint64_t requests = 0;
+  double t = 0;
+  for (const auto& l : lines) {
+    for (const char* k : {"t_s", "time_unix_s", "requests", "rps", "p50_s", "p99_s", "errors"})
+      EXPECT_TRUE(l.contains(k)) << k << " in " << l.dump();
+    EXPECT_DOUBLE_EQ(l["t_s"].get<double>(), t) << "one line per interval, in order, no gap";
+    t += 0.25;
+    requests += l["requests"].get<std::uint64_t>();
+  }
+  EXPECT_EQ(requests, run["requests"].get<std::uint64_t>());
+  EXPECT_LE(lines.back()["width_s"].get<double>(), 0.25) << "the last is cut by the run's end";
+}

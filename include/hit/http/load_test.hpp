@@ -21,6 +21,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "hit/flow/rate_schedule.hpp"
 #include "hit/http/http_version.hpp"
@@ -71,6 +72,8 @@ struct load_config {
   // When above 0: the summary keeps a timeline of intervals this long (stats::timeline), for
   // results files and live intervals. Costs a second histogram record per response.
   std::chrono::nanoseconds interval{0};
+  // With `interval`: also keep intervals for take_live_intervals() as the run goes.
+  bool live = false;
 };
 
 // Snapshot of a run in progress, for a live display.
@@ -115,6 +118,17 @@ class load_test {
 
   // The wall-clock time of start() (for results files: shards align by it). After start().
   [[nodiscard]] std::chrono::system_clock::time_point started_at() const;
+
+  // Live intervals (cfg.live): the intervals every loop has closed since the last call, merged
+  // across the loops, oldest first, gaps included (as empty records). A loop closes an interval
+  // within one sweep (at most 50 ms) of its end; after the loops have finished, the rest. One
+  // thread at a time (the display's); the loops pay one lock per interval, not per request.
+  struct live_intervals {
+    std::vector<stats::interval_record> closed;
+    // Once every loop has finished: the run's length (where the last interval was cut short).
+    std::optional<std::chrono::nanoseconds> ended;
+  };
+  live_intervals take_live_intervals();
 
   // Waits for the loops and returns the merged summary. Call once, from the owning thread.
   stats::summary join();

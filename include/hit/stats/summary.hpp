@@ -46,6 +46,7 @@ struct summary {
     latency.record(from_intended);
     service_time.record(service);
     timeline.record_response(status, bytes_in, from_intended);
+    if (live) live->record_response(status, bytes_in, from_intended);
   }
   // One request that failed without a usable response.
   void record_error(error_kind k) noexcept {
@@ -53,6 +54,12 @@ struct summary {
     ++errors;
     ++error_counts[static_cast<std::size_t>(k)];
     timeline.record_error(k);
+    if (live) live->record_error(k);
+  }
+  // The clock of the timelines: `since_start` is the time since the run's start.
+  void advance(std::chrono::nanoseconds since_start) noexcept {
+    timeline.advance(since_start);
+    if (live) live->advance(since_start);
   }
 
   // Adds everything `other` counted. Durations: the merged run spans both. Timelines are
@@ -113,6 +120,9 @@ struct summary {
   http2_counters http2;
   // Per interval of the run, when enabled (results files, live intervals): off by default.
   stats::timeline timeline;
+  // When set, a second timeline fed the same events, drained as the run goes (live intervals);
+  // owned elsewhere, never merged or copied with the summary's figures.
+  stats::timeline* live = nullptr;
   std::chrono::nanoseconds elapsed{0};    // wall time of the run (max over merged parts)
   std::chrono::nanoseconds last_send{0};  // offset of the last request sent (max over parts)
 

@@ -94,7 +94,7 @@ class timeline {
 
   // The clock: `since_start` is the time since the run's start. Closes the current interval
   // when the time is past it. Cheap when it is not (one comparison).
-  void advance(std::chrono::nanoseconds since_start) {
+  void advance(std::chrono::nanoseconds since_start) noexcept {
     if (since_start >= next_) roll(since_start);
   }
   void record_response(unsigned status, std::uint64_t bytes,
@@ -114,6 +114,12 @@ class timeline {
   }
   // Closes the current interval: call when the run has ended, before reading intervals().
   void finish();
+
+  // Takes the closed intervals out (a live display drains them as the run goes, so they never
+  // add up to a coarsening).
+  std::vector<interval_record> take_intervals();
+  // The index of the interval being recorded: every interval before it is closed.
+  [[nodiscard]] std::uint64_t current_index() const noexcept { return current_counts_.index; }
 
   // Closed intervals, ascending by index; intervals where nothing completed are left out.
   [[nodiscard]] const std::vector<interval_record>& intervals() const noexcept { return done_; }

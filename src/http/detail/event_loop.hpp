@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,6 +44,15 @@ struct run_plan {
 struct alignas(64) published_counters {
   std::atomic<std::uint64_t> done{0};
   std::atomic<std::uint64_t> errors{0};
+};
+
+// Live intervals a loop has closed, for the display thread (load_test::take_live_intervals).
+struct alignas(64) live_mailbox {
+  std::mutex m;
+  std::vector<stats::interval_record> closed;  // guarded by m
+  std::uint64_t through = 0;                   // guarded by m: intervals before it are closed
+  bool finished = false;                       // guarded by m: every interval is closed
+  std::chrono::nanoseconds ended{0};           // guarded by m: when finished, the loop's end
 };
 
 struct event_loop {
@@ -93,6 +103,9 @@ struct event_loop {
   std::optional<clock::time_point> take_request();
   // Ends the loop: its timers stop, so io.run() returns once the last operation completes.
   void end();
+  // Hands the live intervals closed since the last call to the mailbox; `last`: the run has
+  // ended, every interval is closed.
+  void publish_live(bool last);
   void publish() noexcept {
     published.done.store(summary.requests, std::memory_order_relaxed);
     published.errors.store(summary.errors, std::memory_order_relaxed);
@@ -126,6 +139,8 @@ struct event_loop {
   stats::summary summary;
   tls_failure first_tls_failure;
   published_counters published;
+  std::unique_ptr<stats::timeline> live;  // cfg.live: the summary's second timeline
+  live_mailbox mailbox;
   alignas(64) std::atomic<bool> stop_requested{false};  // any thread -> this loop
 
  private:

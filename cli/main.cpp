@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 
 #include "hit/http/load_test.hpp"
@@ -124,6 +125,23 @@ void show_progress(const http::progress& p, const cli::run_options& o) {
   std::fflush(stderr);
 }
 
+// The most requests the run can complete, for judging a threshold lost before the end: -n, or
+// a finite schedule's count; nullopt when only time bounds it. (-z with -n may end before -n:
+// fewer requests than this stay within the bounds already_lost assumes.)
+std::optional<std::uint64_t> most_requests(const cli::run_options& o) {
+  if (o.requests > 0) return o.requests;
+  if (o.open_model && o.schedule) return o.schedule->total();
+  return std::nullopt;
+}
+
+// --abort-on-threshold: the first threshold the run has already lost, if any.
+std::optional<std::size_t> lost_threshold(const cli::run_options& o, const http::progress& p) {
+  const auto total = most_requests(o);
+  for (std::size_t i = 0; i < o.thresholds.size(); ++i)
+    if (cli::already_lost(o.thresholds[i], p, total)) return i;
+  return std::nullopt;
+}
+
 int run(cli::run_options o) {
   // Without a standard output the report would be lost after the whole run, or written into
   // whatever descriptor the run opens first as number 1.
@@ -191,6 +209,7 @@ int run(cli::run_options o) {
   const bool live = isatty(STDERR_FILENO) == 1;
   test.start();
   bool interrupted = false;
+  std::optional<std::size_t> stopped_by;  // the threshold that stopped the run
   std::chrono::steady_clock::time_point first_signal;
   while (!test.wait_for(0ns)) {
     if (wait_signal(signals, 200ms)) {
@@ -209,19 +228,37 @@ int run(cli::run_options o) {
                    "later, to quit)\n",
                    live ? "\r\033[2K" : "");
     }
-    if (live) show_progress(test.current(), o);
+    const http::progress now = test.current();
+    if (o.abort_on_threshold && !interrupted && !stopped_by) {
+      stopped_by = lost_threshold(o, now);
+      if (stopped_by) {
+        // Like Ctrl-C: no new requests, those in flight finish and are reported.
+        test.request_stop();
+        std::fprintf(stderr, "%shit: threshold '%s' failed: stopping (--abort-on-threshold)\n",
+                     live ? "\r\033[2K" : "",
+                     printable(o.thresholds[*stopped_by].expression).c_str());
+      }
+    }
+    if (live) show_progress(now, o);
   }
   if (live) std::fprintf(stderr, "\r\033[2K");
   const stats::summary s = test.join();
 
-  const cli::run_context ctx{o, interrupted};
-  // JSON strings must be UTF-8; anything else the report quotes (the URL as typed) is replaced
-  // with U+FFFD rather than lost with the report.
-  const auto written = write_report(
-      o.output == cli::output_format::json
-          ? cli::json_report(s, ctx).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +
-                "\n"
-          : cli::text_report(s, ctx));
+  auto verdicts = cli::evaluate(o.thresholds, s);
+  if (stopped_by) verdicts[*stopped_by].stopped_run = true;
+  const cli::run_context ctx{o, interrupted, stopped_by.has_value()};
+  std::string report;
+  if (o.output == cli::output_format::json) {
+    nlohmann::json j = cli::json_report(s, ctx);
+    if (!verdicts.empty()) j["thresholds"] = cli::thresholds_json(verdicts);
+    // JSON strings must be UTF-8; anything else the report quotes (the URL as typed) is replaced
+    // with U+FFFD rather than lost with the report.
+    report = j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  } else {
+    report = cli::text_report(s, ctx);
+    if (!verdicts.empty()) report += "\n" + cli::threshold_table(verdicts);
+  }
+  const auto written = write_report(report);
   if (!written) {
     std::fprintf(stderr, "hit: %s\n", written.error().c_str());
     return cli::exit_failure;
@@ -253,6 +290,9 @@ int run(cli::run_options o) {
                  o.target.host.c_str(), o.target.port.c_str());
     return cli::exit_failure;
   }
+  // After 1 (the run could not be done) and 130 (interrupted): those say more about the run
+  // than a threshold judged on what little it did.
+  if (!cli::all_pass(verdicts)) return cli::exit_thresholds;
   return cli::exit_ok;
 }
 

@@ -12,6 +12,7 @@ namespace hit::cli {
 struct run_context {
   const run_options& options;
   bool interrupted = false;
+  bool stopped_by_threshold = false;  // --abort-on-threshold stopped the run
 };
 
 std::string text_report(const stats::summary& s, const run_context& ctx);

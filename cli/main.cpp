@@ -126,8 +126,8 @@ void show_progress(const http::progress& p, const cli::run_options& o) {
 }
 
 // The most requests the run can complete, for judging a threshold lost before the end: -n, or
-// a finite schedule's count; nullopt when only time bounds it. (-z with -n may end before -n:
-// fewer requests than this stay within the bounds already_lost assumes.)
+// the count of a schedule that ends (--stages, a --rate ramp); nullopt when only time bounds
+// it. (-z with -n may end before -n: fewer requests stay within the bounds already_lost uses.)
 std::optional<std::uint64_t> most_requests(const cli::run_options& o) {
   if (o.requests > 0) return o.requests;
   if (o.open_model && o.schedule) return o.schedule->total();

@@ -9,8 +9,10 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 
 #include "hit/http/load_test.hpp"
@@ -21,6 +23,8 @@
 #include "report.hpp"
 #include "report_command.hpp"
 #include "results_file.hpp"
+#include "html_model.hpp"
+#include "html_report.hpp"
 #include "timeline_view.hpp"
 
 namespace {
@@ -130,7 +134,8 @@ void show_progress(const http::progress& p, const cli::run_options& o) {
 // --save and --html: the run as a results file, and as an HTML page.
 // The summary moves into the record and back: its timeline may be large, so it is not copied.
 result<void> keep_results(stats::summary& s, const cli::run_options& o,
-                          std::chrono::system_clock::time_point start, bool interrupted) {
+                          std::chrono::system_clock::time_point start, bool interrupted,
+                          const std::vector<cli::threshold_result>& verdicts) {
   if (o.save_file.empty() && o.html_file.empty()) return {};
   cli::run_record r;
   r.options = o;
@@ -142,11 +147,34 @@ result<void> keep_results(stats::summary& s, const cli::run_options& o,
   } back{s, r.summary};
   r.start = start;
   r.interrupted = interrupted;
-  r.scheduled_rate = cli::scheduled_rate(s, {o, interrupted});
+  r.scheduled_rate = cli::scheduled_rate(r.summary, {o, interrupted});
   r.label = "this run";
   if (!o.save_file.empty())
     if (auto saved = cli::save_results(r, o.save_file); !saved) return saved;
+  if (!o.html_file.empty()) {
+    std::ofstream out(o.html_file, std::ios::binary | std::ios::trunc);
+    out << cli::html_report(cli::html_model({&r}, {cli::html_thresholds(verdicts)}));
+    out.flush();
+    if (!out) return failure{"cannot write the HTML report '" + printable(o.html_file) + "'"};
+  }
   return {};
+}
+
+// The most requests the run can complete, for judging a threshold lost before the end: -n, or
+// the count of a schedule that ends (--stages, a --rate ramp); nullopt when only time bounds
+// it. (-z with -n may end before -n: fewer requests stay within the bounds already_lost uses.)
+std::optional<std::uint64_t> most_requests(const cli::run_options& o) {
+  if (o.requests > 0) return o.requests;
+  if (o.open_model && o.schedule) return o.schedule->total();
+  return std::nullopt;
+}
+
+// --abort-on-threshold: the first threshold the run has already lost, if any.
+std::optional<std::size_t> lost_threshold(const cli::run_options& o, const http::progress& p) {
+  const auto total = most_requests(o);
+  for (std::size_t i = 0; i < o.thresholds.size(); ++i)
+    if (cli::already_lost(o.thresholds[i], p, total)) return i;
+  return std::nullopt;
 }
 
 int run(cli::run_options o) {
@@ -244,6 +272,7 @@ int run(cli::run_options o) {
   };
   test.start();
   bool interrupted = false;
+  std::optional<std::size_t> stopped_by;  // the threshold that stopped the run
   std::chrono::steady_clock::time_point first_signal;
   while (!test.wait_for(0ns)) {
     if (wait_signal(signals, 200ms)) {
@@ -263,25 +292,43 @@ int run(cli::run_options o) {
                    live ? "\r\033[2K" : "");
     }
     show_intervals();
-    if (live) show_progress(test.current(), o);
+    const http::progress now = test.current();
+    if (o.abort_on_threshold && !interrupted && !stopped_by) {
+      stopped_by = lost_threshold(o, now);
+      if (stopped_by) {
+        // Like Ctrl-C: no new requests, those in flight finish and are reported.
+        test.request_stop();
+        std::fprintf(stderr, "%shit: threshold '%s' failed: stopping (--abort-on-threshold)\n",
+                     live ? "\r\033[2K" : "",
+                     printable(o.thresholds[*stopped_by].expression).c_str());
+      }
+    }
+    if (live) show_progress(now, o);
   }
   if (live) std::fprintf(stderr, "\r\033[2K");
   stats::summary s = test.join();
   show_intervals();  // the last ones
 
-  const cli::run_context ctx{o, interrupted};
-  // JSON strings must be UTF-8; anything else the report quotes (the URL as typed) is replaced
-  // with U+FFFD rather than lost with the report.
-  const auto written = write_report(
-      o.output == cli::output_format::json
-          ? cli::json_report(s, ctx).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +
-                "\n"
-          : cli::text_report(s, ctx));
+  auto verdicts = cli::evaluate(o.thresholds, s);
+  if (stopped_by) verdicts[*stopped_by].stopped_run = true;
+  const cli::run_context ctx{o, interrupted, stopped_by.has_value()};
+  std::string report;
+  if (o.output == cli::output_format::json) {
+    nlohmann::json j = cli::json_report(s, ctx);
+    if (!verdicts.empty()) j["thresholds"] = cli::thresholds_json(verdicts);
+    // JSON strings must be UTF-8; anything else the report quotes (the URL as typed) is replaced
+    // with U+FFFD rather than lost with the report.
+    report = j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  } else {
+    report = cli::text_report(s, ctx);
+    if (!verdicts.empty()) report += "\n" + cli::threshold_table(verdicts);
+  }
+  const auto written = write_report(report);
   if (!written) {
     std::fprintf(stderr, "hit: %s\n", written.error().c_str());
     return cli::exit_failure;
   }
-  if (auto kept = keep_results(s, o, test.started_at(), interrupted); !kept) {
+  if (auto kept = keep_results(s, o, test.started_at(), interrupted, verdicts); !kept) {
     std::fprintf(stderr, "hit: %s\n", kept.error().c_str());
     return cli::exit_failure;
   }
@@ -312,6 +359,9 @@ int run(cli::run_options o) {
                  o.target.host.c_str(), o.target.port.c_str());
     return cli::exit_failure;
   }
+  // After 1 (the run could not be done) and 130 (interrupted): those say more about the run
+  // than a threshold judged on what little it did.
+  if (!cli::all_pass(verdicts)) return cli::exit_thresholds;
   return cli::exit_ok;
 }
 

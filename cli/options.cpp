@@ -29,6 +29,7 @@ Examples:
   hit --stages 30s:100,1m:500,30s:0 http://127.0.0.1:8080/  k6-style stages
   hit -m POST -H 'Content-Type: application/json' -d '{"a":1}' http://127.0.0.1:8080/
   hit -o json -n 1000 http://127.0.0.1:8080/ | jq .latency_s.p99
+  hit -z 30s --threshold 'p99<250ms' --threshold 'errors<0.1%' http://127.0.0.1:8080/
   hit -n 10000 https://example.test/              HTTPS, verified against the system store
   hit -k https://127.0.0.1:8443/                  HTTPS without verification
   hit --cacert ca.pem --cert me.pem --key me.key https://127.0.0.1:8443/   mutual TLS
@@ -40,7 +41,17 @@ Exit codes:
        request failed in TLS, ...),
        or the report could not be written
   2    bad options or input
+  3    a --threshold failed (1 and 130 take precedence)
   130  interrupted (Ctrl-C or SIGTERM): the report covers what was done
+
+Thresholds (--threshold, repeatable; exit 3 when one fails):
+  p99<250ms  p99.9<=1s  mean<50ms  max<2s     latency from each request's intended start
+  errors<0.1%  errors==0  errors.timeout<10   % of requests, or a count
+  success>=99.9%                              2xx/3xx responses, % of requests
+  rps>=1000                                   completed requests per second
+  status_5xx==0  status_404<1%                a status class or one status
+  Operators: < <= > >= == !=. With --abort-on-threshold the run stops as soon as a threshold
+  on errors, success or a status class can no longer pass.
 )";
 
 constexpr const char* serve_footer = R"(
@@ -250,6 +261,8 @@ struct run_args {
   std::string requests, concurrency = "50", threads, rps = "0";
   std::string duration, timeout = "20s", method = "GET", body, body_file, output = "text";
   std::vector<std::string> headers;
+  std::vector<std::string> thresholds;
+  bool abort_on_threshold = false;
   bool no_keepalive = false;
   bool h2 = false;
   std::string http, streams = "1", window_bits = "30";
@@ -266,7 +279,7 @@ struct run_args {
 };
 
 struct report_args {
-  std::vector<std::string> files;
+  std::vector<std::string> files, thresholds;
   std::string output = "text", out;
   bool compare = false;
 };
@@ -318,6 +331,12 @@ void declare_run(CLI::App& app, run_args& a) {
   app.add_option("-o,--output", a.output, "Report format: text or json")->capture_default_str();
   app.add_option("--threads", a.threads, "Event-loop threads [default: number of cores]")
       ->type_name("N");
+  app.add_option("--threshold", a.thresholds,
+                 "Pass/fail rule on the results, e.g. 'p99<250ms', 'errors<0.1%' (repeatable; "
+                 "exit 3 when one fails)")
+      ->allow_extra_args(false);
+  app.add_flag("--abort-on-threshold", a.abort_on_threshold,
+               "Stop the run once a threshold on errors, success or a status class is lost");
 
   a.rate_opt = app.add_option(
       "--rate", a.rate,
@@ -361,7 +380,8 @@ void declare_run(CLI::App& app, run_args& a) {
                                    {"--ciphers", "LIST"},     {"--tls13-ciphers", "LIST"},
                                    {"--output", "FORMAT"},    {"--http", "VERSION"},
                                    {"--streams", "N"},        {"--window-bits", "N"},
-                                   {"--rate", "RATE"},        {"--stages", "STAGES"}})
+                                   {"--rate", "RATE"},        {"--stages", "STAGES"},
+                                   {"--threshold", "EXPR"}})
     app.get_option(name)->type_name(type);
 }
 
@@ -386,6 +406,10 @@ void declare_report(CLI::App& report, report_args& a) {
   report.add_option("--out", a.out, "Write the report to this file instead of standard output")
       ->type_name("FILE");
   report.add_flag("--compare", a.compare, "Two files, A B: side by side, with the differences");
+  report
+      .add_option("--threshold", a.thresholds,
+                  "Judge the (merged) results, e.g. 'p99<250ms' (repeatable; exit 3 if one fails)")
+      ->type_name("EXPR");
 }
 
 // A file the run will write at its end: refused now, before any traffic, when it cannot be.
@@ -435,6 +459,13 @@ report_options validate_report(const report_args& a) {
   if (r.compare && r.files.size() != 2) bad("--compare takes exactly two results files, A and B");
   r.out_file = a.out;
   if (!a.out.empty()) check_writable(a.out, "--out");
+  for (const auto& text : a.thresholds) {
+    auto t = parse_threshold(text);
+    if (!t) bad(t.error());
+    r.thresholds.push_back(std::move(*t));
+  }
+  if (r.compare && !r.thresholds.empty())
+    bad("--threshold judges one run (or shards merged): not with --compare");
   return r;
 }
 
@@ -639,6 +670,14 @@ run_options validate_run(const run_args& a) {
   } else {
     bad("unknown output format " + echo(a.output) + ": use text or json");
   }
+  for (const auto& text : a.thresholds) {
+    auto t = parse_threshold(text);
+    if (!t) bad(t.error());
+    r.thresholds.push_back(std::move(*t));
+  }
+  if (a.abort_on_threshold && r.thresholds.empty())
+    bad("--abort-on-threshold needs at least one --threshold");
+  r.abort_on_threshold = a.abort_on_threshold;
   return r;
 }
 

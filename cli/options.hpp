@@ -15,6 +15,7 @@
 #include "hit/http/server.hpp"
 #include "hit/http/tls.hpp"
 #include "hit/http/url.hpp"
+#include "threshold.hpp"
 
 namespace hit::cli {
 
@@ -22,6 +23,9 @@ namespace hit::cli {
 inline constexpr int exit_ok = 0;       // the run finished (HTTP error statuses included)
 inline constexpr int exit_failure = 1;  // the run could not be done: DNS, every connect refused
 inline constexpr int exit_usage = 2;    // bad options or input
+// A --threshold failed (the run finished, or --abort-on-threshold stopped it). Exit codes 1 and
+// 130 take precedence: a run that could not be done or was interrupted says that first.
+inline constexpr int exit_thresholds = 3;
 inline constexpr int exit_interrupted = 130;  // stopped by Ctrl-C / SIGTERM; partial report printed
 
 // Bounds on what the options may ask for; beyond them the answer is exit 2, not a failed run.
@@ -66,6 +70,8 @@ struct run_options {
   [[nodiscard]] bool keeps_timeline() const {
     return !save_file.empty() || !html_file.empty() || !live_file.empty() || interval_given;
   }
+  std::vector<threshold> thresholds;  // --threshold, in the order given
+  bool abort_on_threshold = false;    // --abort-on-threshold
 };
 
 enum class report_format { text, json, csv, html };
@@ -76,6 +82,7 @@ struct report_options {
   report_format output = report_format::text;
   std::string out_file;  // --out; empty: standard output
   bool compare = false;  // --compare A B
+  std::vector<threshold> thresholds;  // --threshold: judged on the merged results
 };
 
 struct serve_options {

@@ -170,7 +170,10 @@ double header_savings(const stats::http2_counters& h) {
 std::string text_report(const stats::summary& s, const run_context& ctx) {
   const auto& o = ctx.options;
   std::string out;
-  out += fmt::format("Summary{}:\n", ctx.interrupted ? " (interrupted: partial results)" : "");
+  out += fmt::format("Summary{}:\n", ctx.interrupted ? " (interrupted: partial results)"
+                                     : ctx.stopped_by_threshold
+                                         ? " (stopped: a threshold failed; partial results)"
+                                         : "");
   out += fmt::format("  Target:        {} {}\n", o.request.method, o.url_text);
   out += fmt::format("  Requests:      {}\n", s.requests);
   out += fmt::format("  Success ratio: {:.2f}% ({} with 2xx/3xx)\n", s.success_ratio() * 100,
@@ -279,6 +282,9 @@ nlohmann::json json_report(const stats::summary& s, const run_context& ctx) {
   j["target"] = o.url_text;
   j["method"] = o.request.method;
   j["interrupted"] = ctx.interrupted;
+  // Only with thresholds, beside their array (main.cpp adds it): a report without them keeps
+  // the schema it always had.
+  if (!o.thresholds.empty()) j["stopped_by_threshold"] = ctx.stopped_by_threshold;
   j["requests"] = s.requests;
   j["successes"] = s.successes;
   j["errors"] = s.errors;

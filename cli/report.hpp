@@ -13,6 +13,7 @@ namespace hit::cli {
 struct run_context {
   const run_options& options;
   bool interrupted = false;
+  bool stopped_by_threshold = false;  // --abort-on-threshold stopped the run
   // From a results file: the schedule's average rate as the run computed it (the file keeps no
   // schedule object; merged shards add theirs up).
   std::optional<double> scheduled_rate = std::nullopt;

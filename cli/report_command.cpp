@@ -11,7 +11,10 @@
 
 #include "hit/printable.hpp"
 #include "hit/stats/duration.hpp"
+#include "html_model.hpp"
+#include "html_report.hpp"
 #include "report.hpp"
+#include "threshold.hpp"
 #include "timeline_view.hpp"
 
 namespace hit::cli {
@@ -25,7 +28,7 @@ std::string utc(std::chrono::system_clock::time_point t) {
 }
 
 run_context context_of(const run_record& r) {
-  return {r.options, r.interrupted, r.scheduled_rate};
+  return {r.options, r.interrupted, false, r.scheduled_rate};
 }
 
 std::string full_text(const run_record& r, const std::vector<std::string>& files) {
@@ -186,7 +189,7 @@ int report_command(const report_options& o) {
         return write_out(csv, o);
       }
       case report_format::html:
-        break;  // below, with the single-run page
+        return write_out(html_report(html_model({&a, &b})), o);
     }
   }
   std::vector<std::string> files = o.files;
@@ -199,24 +202,34 @@ int report_command(const report_options& o) {
     }
     merged = std::move(*m);
   }
+  // Thresholds judge the merged results: across shards, as if one machine had run them all.
+  const auto verdicts = evaluate(o.thresholds, merged.summary);
+  int written = exit_failure;
   switch (o.output) {
-    case report_format::text:
-      return write_out(full_text(merged, files), o);
-    case report_format::json:
-      return write_out(
-          full_json(merged, files).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +
-              "\n",
-          o);
+    case report_format::text: {
+      std::string text = full_text(merged, files);
+      if (!verdicts.empty()) text += "\n" + threshold_table(verdicts);
+      written = write_out(text, o);
+      break;
+    }
+    case report_format::json: {
+      auto j = full_json(merged, files);
+      if (!verdicts.empty()) j["thresholds"] = thresholds_json(verdicts);
+      written = write_out(j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", o);
+      break;
+    }
     case report_format::csv: {
       std::string csv = timeline_csv_header(false);
       for (const auto& v : timeline_view(merged.summary)) csv += timeline_csv_row(v, "");
-      return write_out(csv, o);
+      written = write_out(csv, o);
+      break;
     }
     case report_format::html:
-      std::fprintf(stderr, "hit report: -o html is not built yet\n");
-      return exit_failure;
+      written = write_out(html_report(html_model({&merged}, {html_thresholds(verdicts)})), o);
+      break;
   }
-  return exit_failure;
+  if (written != exit_ok) return written;
+  return all_pass(verdicts) ? exit_ok : exit_thresholds;
 }
 
 }  // namespace hit::cli

@@ -164,6 +164,10 @@ progress load_test::current() const {
   for (const auto& l : impl_->loops) {
     p.done += l->published.done.load(std::memory_order_relaxed);
     p.errors += l->published.errors.load(std::memory_order_relaxed);
+    for (std::size_t c = 0; c < p.status_classes.size(); ++c)
+      p.status_classes[c] += l->published.status_classes[c].load(std::memory_order_relaxed);
+    for (std::size_t k = 0; k < p.errors_by_kind.size(); ++k)
+      p.errors_by_kind[k] += l->published.errors_by_kind[k].load(std::memory_order_relaxed);
   }
   p.elapsed = detail::clock::now() - impl_->start;
   return p;

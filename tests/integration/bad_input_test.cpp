@@ -166,3 +166,13 @@ TEST(bad_input, serve_help_lists_every_knob) {
         "garbage=", "hangup=", "early=", "extra=", "upgrade=", "refuse="})
     EXPECT_NE(r.out.find(knob), std::string::npos) << knob;
 }
+TEST(bad_input, a_malformed_threshold_is_refused_before_any_traffic) {
+  // The URL's port has no server: had the run started, it would exit 1 (every connect refused).
+  expect_usage_error({"--threshold", "p99<250", url}, "threshold 'p99<250': p99 is a latency");
+  expect_usage_error({"--threshold", "p99<250", url}, "needs a unit");
+  expect_usage_error({"--threshold", "errors<1%", "--threshold", "latency<1s", url},
+                     "unknown metric 'latency'");
+  expect_usage_error({"--threshold", "success>=0.99", url}, "give a percentage");
+  expect_usage_error({"--threshold", "", url}, "empty");
+  expect_usage_error({"--abort-on-threshold", url}, "needs at least one --threshold");
+}

@@ -15,6 +15,7 @@
 //   while (!t.wait_for(100ms)) show(t.current());   // or request_stop() on Ctrl-C
 //   stats::summary s = t.join();
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -76,11 +77,30 @@ struct load_config {
   bool live = false;
 };
 
-// Snapshot of a run in progress, for a live display.
+// Snapshot of a run in progress, for a live display and for thresholds watched during the run
+// (cli's --abort-on-threshold).
 struct progress {
   std::uint64_t done = 0;    // completed requests
   std::uint64_t errors = 0;  // of which failed
   std::chrono::nanoseconds elapsed{0};
+
+  // Completed requests by outcome, as each loop published them at its last deadline sweep (at
+  // most 50 ms ago, so they may lag `done`): responses by status class, and errors by kind.
+  // Each count only grows, and the loop's total is their sum (outcomes()), so a snapshot is a
+  // lower bound of every later value and a ratio computed from it is consistent with its total:
+  // what deciding that a threshold is already lost needs.
+  static constexpr std::size_t status_class_count = 6;
+  // [1]..[5]: 1xx..5xx; [0]: a status outside 100..599.
+  std::array<std::uint64_t, status_class_count> status_classes{};
+  std::array<std::uint64_t, stats::error_kind_count> errors_by_kind{};
+
+  // The requests the outcome counts cover: their sum.
+  [[nodiscard]] std::uint64_t outcomes() const noexcept {
+    std::uint64_t n = 0;
+    for (const auto c : status_classes) n += c;
+    for (const auto c : errors_by_kind) n += c;
+    return n;
+  }
 };
 
 class load_test {

@@ -210,3 +210,28 @@ TEST(options, open_model_refuses_closed_model_options_and_bad_shapes) {
     EXPECT_EQ(p.message.find('\n'), p.message.size() - 1) << p.message;
   }
 }
+
+TEST(options, thresholds_are_parsed_in_order_before_the_run) {
+  const auto p = parse({"--threshold", "p99<250ms", "--threshold", "errors < 0.1%",
+                        "--abort-on-threshold", "http://h/"});
+  ASSERT_EQ(p.what, parsed::action::run) << p.message;
+  ASSERT_EQ(p.run.thresholds.size(), 2u);
+  EXPECT_EQ(p.run.thresholds[0].metric, "p99");
+  EXPECT_EQ(p.run.thresholds[1].expression, "errors < 0.1%");
+  EXPECT_TRUE(p.run.abort_on_threshold);
+  const auto none = parse({"http://h/"});
+  EXPECT_TRUE(none.run.thresholds.empty());
+  EXPECT_FALSE(none.run.abort_on_threshold);
+}
+
+TEST(options, a_bad_threshold_is_a_usage_error_of_one_line) {
+  const auto p = parse({"--threshold", "p99<1s", "--threshold", "p99<250", "http://h/"});
+  EXPECT_EQ(p.what, parsed::action::exit);
+  EXPECT_EQ(p.exit_code, hit::cli::exit_usage);
+  EXPECT_EQ(p.message,
+            "hit: threshold 'p99<250': p99 is a latency: '250' needs a unit (ns, us, "
+            "ms, s, m, h), e.g. 250ms\n");
+  const auto alone = parse({"--abort-on-threshold", "http://h/"});
+  EXPECT_EQ(alone.exit_code, hit::cli::exit_usage);
+  EXPECT_NE(alone.message.find("needs at least one --threshold"), std::string::npos);
+}

@@ -53,6 +53,21 @@ TEST(report, histogram_bins_cover_every_value) {
   EXPECT_NE(text.find("####################"), std::string::npos) << "the fullest bin is full";
 }
 
+TEST(report, says_when_a_threshold_stopped_the_run) {
+  hit::stats::summary s;
+  s.record_response(500, 10, 1ms, 1ms);
+  auto o = options();
+  EXPECT_EQ(hit::cli::text_report(s, {o, false, true})
+                .rfind("Summary (stopped: a threshold failed; partial results):\n", 0),
+            0u);
+  EXPECT_EQ(hit::cli::text_report(s, {o, false, false}).rfind("Summary:\n", 0), 0u);
+  // The JSON key comes with thresholds only: a report without them keeps its schema.
+  EXPECT_FALSE(hit::cli::json_report(s, {o, false, true}).contains("stopped_by_threshold"));
+  o.thresholds.push_back(*hit::cli::parse_threshold("status_5xx==0"));
+  EXPECT_EQ(hit::cli::json_report(s, {o, false, true})["stopped_by_threshold"], true);
+  EXPECT_EQ(hit::cli::json_report(s, {o, false, false})["stopped_by_threshold"], false);
+}
+
 TEST(report, text_says_when_interrupted) {
   hit::stats::summary s;
   s.record_response(200, 1, 1ms, 1ms);

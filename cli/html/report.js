@@ -180,8 +180,12 @@
   // One chart. A chart that throws says so in its own box; the others still draw.
   function makeChart(parent, id, title, subtitle, data, options) {
     const {box, graph, legend} = chartBox(parent, id, title, subtitle);
-    const withToggle = options.logToggle === true;
-    delete options.logToggle;  // ours, not a dygraphs option
+    const toggle = options.logToggle;  // ours, not a dygraphs option: false, "off" or "on"
+    delete options.logToggle;
+    if (toggle === "on") {
+      options.includeZero = false;
+      options.axes.y = Object.assign({}, options.axes.y, {logscale: true});
+    }
     try {
       // A line needs two points: with fewer rows, dots keep the chart from being blank.
       if (data.length < 3) options.drawPoints = true;
@@ -196,10 +200,11 @@
         axisLabelFontSize: 12,
         connectSeparatedPoints: true,
         animatedZooms: false,
+        yRangePad: 6,  // pixels: the highest point is not cut by the top edge
         highlightSeriesOpts: null,
       }, options));
       charts.push({id, graph: g, box});
-      if (withToggle) logToggle(box.querySelector("figcaption"), g);
+      if (toggle) logToggle(box.querySelector("figcaption"), g, toggle === "on");
     } catch (e) {
       box.append(note("This chart could not be drawn: " + e.message));
       charts.push({id, graph: null, box});
@@ -208,8 +213,9 @@
   }
 
   // Latencies often span decades (p50 against max): a log scale shows them all at once.
-  function logToggle(caption, g) {
+  function logToggle(caption, g, on) {
     const box = el("input", {type: "checkbox"});
+    box.checked = on;
     box.addEventListener("change", () =>
         g.updateOptions({includeZero: !box.checked, axes: {y: {logscale: box.checked}}}));
     caption.append(el("label", {class: "toggle"}, box, " log scale"));
@@ -253,13 +259,19 @@
         latSeries[name] = {color: colours[k], strokePattern: i === 1 ? dashed : null};
       }
     }
+    // When the slowest interval's max dwarfs the typical p50 (a stall), a linear axis flattens
+    // p50 and p90 onto zero: start on a log scale then.
+    const values = (k) => shown.flatMap((i) => arr(lines[i].t_raw[k + "_s"]).filter((v) => isNum(v) && v > 0));
+    const p50s = values("p50").sort((a, b) => a - b);
+    const top = Math.max(0, ...values("max"));
+    const spread = p50s.length ? top / p50s[Math.floor(p50s.length / 2)] : 0;
     makeChart(parent, "chart-latency", "Latency over time",
               "(p50, p90, p99 and max of the responses completed in each interval" +
                   (runs.length > 1 ? "; B dashed, x from each run's start)" : ")"),
               mergeSeries(lat),
               {labels: latLabels, series: latSeries, xlabel: "seconds since the start",
                ylabel: "latency", axes: {x: secondsAxis, y: durationAxis}, includeZero: true,
-               logToggle: true});
+               logToggle: spread > 50 ? "on" : "off"});
 
     // Throughput.
     const rps = [];
@@ -404,7 +416,7 @@
               {labels, series, xlabel: "percentile", ylabel: "latency", includeZero: true,
                axes: {x: {logscale: true, ticker, valueFormatter: (x) => fmtPercentile(100 - 100 / x)},
                       y: durationAxis},
-               logToggle: true});
+               logToggle: "off"});
   }
 
   // ---- Sections -----------------------------------------------------------------------------

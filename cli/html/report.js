@@ -177,8 +177,13 @@
     return {box, graph, legend};
   }
 
-  // One chart. A chart that throws says so in its own box; the others still draw.
+  // One chart, or a sentence when no series has a value. A chart that throws says so in its own
+  // box; the others still draw.
   function makeChart(parent, id, title, subtitle, data, options) {
+    if (!data.some((row) => row.slice(1).some(isNum))) {
+      parent.append(note(title + ": no data to draw."));
+      return;
+    }
     const {box, graph, legend} = chartBox(parent, id, title, subtitle);
     const toggle = options.logToggle;  // ours, not a dygraphs option: false, "off" or "on"
     delete options.logToggle;

@@ -205,6 +205,22 @@ json empty_model() {
              {"breakdown", {{"rows", json::array()}}}}}}};
 }
 
+// Parts missing, null, of the wrong type or out of range (1e9 requests, a 100th percentile, a
+// bucket from 0): the page draws what it can and throws nothing.
+json odd_model() {
+  return {
+      {"runs",
+       {{{"summary", {{"requests", 1e9}, {"latency_s", nullptr}}},
+         {"timeline", {{"t_s", {0}}, {"rps", {1e9}}, {"errors", {nullptr}}, {"p50_s", {0.001}}}},
+         {"distribution", {{0, 0, 5}, {0.001, 0.002, "x"}, {0.002, 0.003, 7}}},
+         {"percentile_curve", {{50, 0.001}, {100, 1}}},
+         {"config", {{"a", "b"}}},
+         {"thresholds", {nullptr, {{"expression", "x"}}}},
+         {"status_codes", nullptr},
+         {"breakdown", {{"rows", {nullptr, {{"name", "C"}, {"count", 1}}}}}}},
+        {{"label", "b"}, {"timeline", {{"t_s", {0, 1}}, {"p50_s", {nullptr, nullptr}}}}}}}};
+}
+
 // Strings that would end the model's script element or add markup, if they were not escaped.
 json hostile_model() {
   json m = one_run_model();
@@ -319,6 +335,13 @@ TEST_F(html_chromium, an_empty_run_says_so_instead_of_drawing) {
   EXPECT_NE(r.dom.find("no latencies to show"), std::string::npos);
   EXPECT_NE(r.dom.find("No responses: no status codes."), std::string::npos);
   EXPECT_EQ(r.dom.find("id=\"thresholds\""), std::string::npos) << "no thresholds, no section";
+}
+
+TEST_F(html_chromium, odd_parts_draw_what_they_can) {
+  // Run A: latency and throughput over time (one interval: dots), histogram, percentiles. Run
+  // B has no value to draw.
+  expect_drawn(load("odd", odd_model()), 4);
+  expect_drawn(load("bare", {{"runs", {json::object(), json::object()}}}), 0);
 }
 
 TEST_F(html_chromium, strings_from_the_model_are_text_not_markup) {

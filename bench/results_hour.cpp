@@ -46,8 +46,8 @@ int main(int argc, char** argv) {
   for (long sec = 0; sec < seconds; ++sec) {
     for (auto& s : parts) {
       for (std::uint64_t i = 0; i < per_loop; ++i) {
-        const auto at = std::chrono::nanoseconds(sec * 1'000'000'000 +
-                                                 static_cast<std::int64_t>(i * 1'000'000'000 / per_loop));
+        const auto at = std::chrono::nanoseconds(
+            sec * 1'000'000'000 + static_cast<std::int64_t>(i * 1'000'000'000 / per_loop));
         s.advance(at);
         k = (k + 7919) & (pool.size() - 1);
         const auto latency = std::chrono::nanoseconds(pool[k]);
@@ -81,7 +81,7 @@ int main(int argc, char** argv) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
       static_cast<double>(u.ru_maxrss) / 1024.0, static_cast<double>(size) / (1 << 20),
       r.summary.timeline.intervals().size(),
-      std::to_string(r.summary.timeline.width().count() / 1'000'000) .append(" ms").c_str(),
+      std::to_string(r.summary.timeline.width().count() / 1'000'000).append(" ms").c_str(),
       r.summary.timeline.coarsened(), r.summary.timeline.buckets_kept());
   return 0;
 }

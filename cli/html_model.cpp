@@ -15,7 +15,9 @@ namespace {
 
 using nlohmann::json;
 
-double seconds(std::uint64_t ns) { return static_cast<double>(ns) / 1e9; }
+double seconds(std::uint64_t ns) {
+  return static_cast<double>(ns) / 1e9;
+}
 
 json config_rows(const run_record& r) {
   const auto& o = r.options;
@@ -25,16 +27,18 @@ json config_rows(const run_record& r) {
   row("URL", o.url_text);
   row("Method", o.request.method);
   if (o.open_model) {
-    row("Model", fmt::format("open: {} {}, {} to {} connections, idle timeout {}",
-                             o.schedule_option, o.schedule_text, o.workers, o.max_workers,
-                             d(o.idle_timeout)));
+    row("Model",
+        fmt::format("open: {} {}, {} to {} connections, idle timeout {}", o.schedule_option,
+                    o.schedule_text, o.workers, o.max_workers, d(o.idle_timeout)));
   } else {
     row("Model", fmt::format("closed: {} connections{}", o.concurrency,
                              o.rps > 0 ? fmt::format(", --rps {}", o.rps) : std::string()));
   }
-  row("Protocol", o.http == http::http_version::http2       ? fmt::format("HTTP/2, {} streams per connection", o.streams)
-                  : o.http == http::http_version::negotiate ? std::string("negotiated (--http auto)")
-                                                            : std::string("HTTP/1.1"));
+  row("Protocol", o.http == http::http_version::http2
+                      ? fmt::format("HTTP/2, {} streams per connection", o.streams)
+                  : o.http == http::http_version::negotiate
+                      ? std::string("negotiated (--http auto)")
+                      : std::string("HTTP/1.1"));
   if (o.requests > 0) row("Requests asked", std::to_string(o.requests));
   if (o.duration.count() > 0) row("Duration asked", d(o.duration));
   row("Timeout", d(o.timeout));
@@ -74,8 +78,11 @@ json timeline_model(const stats::summary& s) {
   t["p90_s"] = std::move(p90);
   t["p99_s"] = std::move(p99);
   t["max_s"] = std::move(mx);
-  t["status_classes"] = {{"1xx", classes[1]}, {"2xx", classes[2]}, {"3xx", classes[3]},
-                         {"4xx", classes[4]}, {"5xx", classes[5]}};
+  t["status_classes"] = {{"1xx", classes[1]},
+                         {"2xx", classes[2]},
+                         {"3xx", classes[3]},
+                         {"4xx", classes[4]},
+                         {"5xx", classes[5]}};
   return t;
 }
 
@@ -144,7 +151,8 @@ json run_model(const run_record& r, const json& thresholds) {
   };
   json errs = json::object();
   for (std::size_t k = 0; k < stats::error_kind_count; ++k)
-    if (s.error_counts[k]) errs[std::string(stats::name(static_cast<stats::error_kind>(k)))] = s.error_counts[k];
+    if (s.error_counts[k])
+      errs[std::string(stats::name(static_cast<stats::error_kind>(k)))] = s.error_counts[k];
   m["errors_by_kind"] = std::move(errs);
   if (!thresholds.is_null() && !thresholds.empty()) m["thresholds"] = thresholds;
   return m;

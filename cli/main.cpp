@@ -19,12 +19,12 @@
 #include "hit/http/server.hpp"
 #include "hit/printable.hpp"
 #include "hit/stats/duration.hpp"
+#include "html_model.hpp"
+#include "html_report.hpp"
 #include "options.hpp"
 #include "report.hpp"
 #include "report_command.hpp"
 #include "results_file.hpp"
-#include "html_model.hpp"
-#include "html_report.hpp"
 #include "timeline_view.hpp"
 
 namespace {

@@ -80,8 +80,8 @@ enum class report_format { text, json, csv, html };
 struct report_options {
   std::vector<std::string> files;
   report_format output = report_format::text;
-  std::string out_file;  // --out; empty: standard output
-  bool compare = false;  // --compare A B
+  std::string out_file;               // --out; empty: standard output
+  bool compare = false;               // --compare A B
   std::vector<threshold> thresholds;  // --threshold: judged on the merged results
 };
 

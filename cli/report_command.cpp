@@ -215,7 +215,8 @@ int report_command(const report_options& o) {
     case report_format::json: {
       auto j = full_json(merged, files);
       if (!verdicts.empty()) j["thresholds"] = thresholds_json(verdicts);
-      written = write_out(j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", o);
+      written =
+          write_out(j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", o);
       break;
     }
     case report_format::csv: {

@@ -261,10 +261,10 @@ void read_summary(const json& j, stats::summary& s) {
     if (key.empty() || key.size() > 3 || std::find_if(key.begin(), key.end(), [](char c) {
                                            return c < '0' || c > '9';
                                          }) != key.end())
-      fail(w + ".status_codes", "'" + printable(key) + "' is not a status code");
+      fail(w + ".status_codes", fmt::format("'{}' is not a status code", printable(key)));
     code = static_cast<std::size_t>(std::stoul(std::string(key.data(), end)));
     if (code >= s.status_counts.size() || (code != 0 && code < 100))
-      fail(w + ".status_codes", "'" + printable(key) + "' is not a status code");
+      fail(w + ".status_codes", fmt::format("'{}' is not a status code", printable(key)));
     if (!value.is_number_unsigned()) fail(w + ".status_codes." + key, "expected a count");
     s.status_counts[code] = value.get<std::uint64_t>();
     responses += s.status_counts[code];
@@ -407,7 +407,7 @@ result<void> save_results(const run_record& r, const std::string& path) {
 }
 
 result<run_record> load_results(const std::string& path) {
-  const std::string name = "'" + printable(path) + "'";
+  const std::string name = fmt::format("'{}'", printable(path));
   std::ifstream in(path, std::ios::binary);
   if (!in) return failure{name + ": cannot open it"};
   json j;

@@ -245,11 +245,18 @@ struct page_result {
 
 // Renders `model`, loads it in headless Chromium (profile in a temporary directory, removed
 // afterwards) and reads the DOM after load.
+page_result load_page(const fs::path& dir, const fs::path& page);
+
 page_result load(const std::string& name, const json& model) {
   char tmpl[] = "/tmp/hit_html_XXXXXX";
   const fs::path dir = mkdtemp(tmpl);
   const fs::path page = dir / (name + ".html");
   std::ofstream(page) << hit::cli::html_report(model);
+  return load_page(dir, page);
+}
+
+// Loads `page` (in `dir`, a temporary directory removed afterwards).
+page_result load_page(const fs::path& dir, const fs::path& page) {
   if (const char* keep = getenv("HIT_HTML_REPORT_KEEP"))
     fs::copy_file(page, fs::path(keep) / page.filename(), fs::copy_options::overwrite_existing);
   page_result r;
@@ -350,4 +357,35 @@ TEST_F(html_chromium, strings_from_the_model_are_text_not_markup) {
   EXPECT_EQ(r.body.count("pwned"), 0u);
   EXPECT_EQ(r.dom.find("<img"), std::string::npos);
   EXPECT_NE(r.dom.find("&lt;img src=x"), std::string::npos) << "shown as text";
+}
+
+// Pages hit itself writes from real runs against hit serve: --html on a run, and hit report -o
+// html on two saved runs compared (the second's requests all reset: errors, no latencies).
+TEST_F(html_chromium, pages_from_real_runs_draw_every_chart) {
+  char tmpl[] = "/tmp/hit_html_real_XXXXXX";
+  const fs::path dir = mkdtemp(tmpl);
+  hit::test::server s;
+  const auto a =
+      hit::test::run_hit({"-z", "2500ms", "-c", "4", "--html", (dir / "run.html").string(),
+                          "--save", (dir / "a.json").string(), s.url()},
+                         std::chrono::seconds(30));
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  const auto b = hit::test::run_hit(
+      {"-z", "1500ms", "-c", "2", "--save", (dir / "b.json").string(), s.url("?reset=1")},
+      std::chrono::seconds(30));
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  const auto c = hit::test::run_hit({"report", "--compare", "-o", "html", "--out",
+                                     (dir / "compare.html").string(), (dir / "a.json").string(),
+                                     (dir / "b.json").string()});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  // load_page removes its directory: one page per directory.
+  char tmpl2[] = "/tmp/hit_html_real_XXXXXX";
+  const fs::path dir2 = mkdtemp(tmpl2);
+  fs::copy_file(dir / "compare.html", dir2 / "compare.html");
+  const auto run = load_page(dir, dir / "run.html");
+  expect_drawn(run, 4);  // no errors: the errors chart is a sentence
+  EXPECT_NE(run.dom.find("this run"), std::string::npos);
+  const auto compare = load_page(dir2, dir2 / "compare.html");
+  expect_drawn(compare, 5);
+  EXPECT_NE(compare.dom.find("b.json"), std::string::npos);
 }

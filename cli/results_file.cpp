@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <utility>
 
@@ -22,6 +23,9 @@ using std::chrono::nanoseconds;
 struct format_error {
   std::string message;
 };
+
+// The most intervals a report lays out (a week at 100 ms, four months at 1 s).
+constexpr std::int64_t max_intervals = 10'000'000;
 
 [[noreturn]] void fail(const std::string& where, const std::string& what) {
   throw format_error{where + ": " + what};
@@ -349,6 +353,10 @@ void read_timeline(const json& j, stats::summary& s) {
   const std::string w = "timeline";
   const auto width = nanoseconds(i64(j, "interval_ns", w));
   if (width.count() <= 0) fail(w + ".interval_ns", "must be positive");
+  // Reports fill the gaps between intervals: a run's length in intervals is bounded, so that a
+  // corrupt length or width cannot ask for billions of rows.
+  if (s.elapsed.count() < 0 || s.elapsed / width > max_intervals)
+    fail(w, fmt::format("more than {} intervals of {} ns", max_intervals, width.count()));
   const auto coarsened = small(j, "coarsened", w);
   const auto& list = field(j, "intervals", w);
   if (!list.is_array()) fail(w + ".intervals", "expected an array");
@@ -357,6 +365,8 @@ void read_timeline(const json& j, stats::summary& s) {
   std::uint64_t requests = 0;
   for (std::size_t k = 0; k < list.size(); ++k) {
     intervals.push_back(read_interval(list[k], fmt::format("{}.intervals[{}]", w, k)));
+    if (intervals.back().index > static_cast<std::uint64_t>(s.elapsed / width))
+      fail(fmt::format("{}.intervals[{}]", w, k), "after the run's end");
     requests += intervals.back().requests;
   }
   if (requests != s.requests) fail(w, "its intervals do not add up to the summary's requests");
@@ -407,15 +417,24 @@ result<void> save_results(const run_record& r, const std::string& path) {
 }
 
 result<run_record> load_results(const std::string& path) {
-  const std::string name = fmt::format("'{}'", printable(path));
   std::ifstream in(path, std::ios::binary);
-  if (!in) return failure{name + ": cannot open it"};
+  if (!in) return failure{fmt::format("'{}': cannot open it", printable(path))};
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) return failure{fmt::format("'{}': cannot read it", printable(path))};
+  return parse_results(text, path);
+}
+
+result<run_record> parse_results(std::string_view text, const std::string& path) {
+  const std::string name = fmt::format("'{}'", printable(path));
   json j;
   try {
-    j = json::parse(in);
+    j = json::parse(text);
   } catch (const json::parse_error& e) {
     return failure{fmt::format("{}: not a hit results file (not JSON, or truncated: {} at byte {})",
                                name, e.id == 101 ? "parse error" : "error", e.byte)};
+  } catch (const json::exception& e) {
+    // A number beyond a double ("1e824"): valid JSON grammar, not a value a file of ours holds.
+    return failure{fmt::format("{}: not a hit results file ({})", name, e.what())};
   }
   if (!j.is_object() || !j.contains("format") || j["format"] != "hit-results")
     return failure{name + ": not a hit results file (no \"format\": \"hit-results\")"};
@@ -467,6 +486,12 @@ result<run_record> merge_results(std::vector<run_record> parts) {
           stats::format_duration(parts.front().summary.timeline.width()),
           stats::format_duration(w))};
   }
+  const auto w = parts.front().summary.timeline.width();
+  if (w.count() > 0 && span / w > max_intervals)
+    return failure{
+        fmt::format("the results span {} from the first start to the last end: too far "
+                    "apart to lay out in intervals of {}",
+                    stats::format_duration(span), stats::format_duration(w))};
   run_record out = std::move(parts.front());
   for (std::size_t i = 1; i < parts.size(); ++i) {
     auto& p = parts[i];

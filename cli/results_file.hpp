@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "hit/result.hpp"
@@ -42,6 +43,8 @@ result<void> save_results(const run_record& r, const std::string& path);
 // unreadable, not JSON or truncated, not a hit results file, a newer version, or inconsistent
 // content (counts that do not add up, histograms whose buckets disagree with their totals).
 result<run_record> load_results(const std::string& path);
+// The same from the file's text; `path` names it in messages.
+result<run_record> parse_results(std::string_view text, const std::string& path);
 
 // Merges results of the same test run on several machines or processes (shards): counts add,
 // histograms and timelines merge exactly, timelines aligned by wall clock (each shard's

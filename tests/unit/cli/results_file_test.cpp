@@ -167,6 +167,12 @@ TEST(results_file, refuses_bad_files_with_one_line_naming_them) {
                                   R"("y":)")),
        ".requests: expected a non-negative integer"},
       {write("kind.json", replace(text, R"("timeout":)", R"("gremlins":)")), "gremlins"},
+      // Found by tests/fuzz/results_fuzz: valid JSON, a number no double holds.
+      {write("huge.json", replace(text, R"("version":1)", R"("version":1e824)")),
+       "not a hit results file"},
+      {write("long.json",
+             replace(text, R"("elapsed_ns":)", R"("elapsed_ns":9000000000000000000,"x":)")),
+       "intervals"},
   };
   for (const auto& c : cases) {
     const auto r = load_results(c.file);

@@ -163,7 +163,9 @@ json run_model(const run_record& r, const json& thresholds) {
 json html_thresholds(const std::vector<threshold_result>& verdicts) {
   json out = json::array();
   for (const auto& v : verdicts)
-    out.push_back({{"expression", v.rule.expression}, {"pass", v.pass}, {"observed", v.observed}});
+    out.push_back({{"expression", v.rule.expression},
+                   {"pass", v.pass && !v.stopped_run},
+                   {"observed", v.observed}});
   return out;
 }
 

@@ -409,6 +409,7 @@ void declare_report(CLI::App& report, report_args& a) {
   report
       .add_option("--threshold", a.thresholds,
                   "Judge the (merged) results, e.g. 'p99<250ms' (repeatable; exit 3 if one fails)")
+      ->allow_extra_args(false)
       ->type_name("EXPR");
 }
 

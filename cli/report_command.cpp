@@ -35,7 +35,11 @@ std::string full_text(const run_record& r, const std::vector<std::string>& files
   return results_header(r, files) + text_report(r.summary, context_of(r));
 }
 
-nlohmann::json full_json(const run_record& r, const std::vector<std::string>& files) {
+// The JSON report of a record, as text: the run's report, `results`, and `timeline` — whose
+// rows are written one at a time (a long run has many; a DOM of them all would weigh ~2.6 KB
+// a row). `extra`: fields to add (thresholds).
+std::string full_json(const run_record& r, const std::vector<std::string>& files,
+                      const nlohmann::json& extra = nlohmann::json::object()) {
   auto j = json_report(r.summary, context_of(r));
   j["results"] = {
       {"files", files},
@@ -43,10 +47,21 @@ nlohmann::json full_json(const run_record& r, const std::vector<std::string>& fi
       {"start_unix_s", std::chrono::duration<double>(r.start.time_since_epoch()).count()},
       {"interval_s", std::chrono::duration<double>(r.summary.timeline.width()).count()},
       {"coarsened", r.summary.timeline.coarsened()}};
-  nlohmann::json t = nlohmann::json::array();
-  for (const auto& v : timeline_view(r.summary)) t.push_back(interval_json(v));
-  j["timeline"] = std::move(t);
-  return j;
+  for (const auto& [k, v] : extra.items()) j[k] = v;
+  const auto dump = [](const nlohmann::json& x, int indent) {
+    return x.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+  };
+  std::string text = dump(j, 2);
+  text.resize(text.size() - 2);  // "\n}"
+  text += ",\n  \"timeline\": [";
+  bool first = true;
+  for (const auto& v : timeline_view(r.summary)) {
+    text += first ? "\n    " : ",\n    ";
+    text += dump(interval_json(v), -1);
+    first = false;
+  }
+  text += first ? "]\n}" : "\n  ]\n}";
+  return text;
 }
 
 // One compared figure.
@@ -54,6 +69,8 @@ struct figure {
   const char* name;
   double a, b;
   enum class unit { count, rate, ratio, seconds } kind;
+  bool defined_a = true, defined_b = true;  // latencies of a run without responses are not 0
+  [[nodiscard]] bool both() const { return defined_a && defined_b; }
 };
 
 std::vector<figure> figures(const run_record& ra, const run_record& rb) {
@@ -66,7 +83,7 @@ std::vector<figure> figures(const run_record& ra, const run_record& rb) {
     return static_cast<double>(s.latency.percentile(q)) / 1e9;
   };
   using u = figure::unit;
-  return {
+  std::vector<figure> f = {
       {"requests", static_cast<double>(a.requests), static_cast<double>(b.requests), u::count},
       {"rps", a.rps(), b.rps(), u::rate},
       {"success_ratio", a.success_ratio(), b.success_ratio(), u::ratio},
@@ -79,6 +96,12 @@ std::vector<figure> figures(const run_record& ra, const run_record& rb) {
       {"max", static_cast<double>(a.latency.max()) / 1e9,
        static_cast<double>(b.latency.max()) / 1e9, u::seconds},
   };
+  for (auto& x : f) {
+    if (x.kind != u::seconds) continue;
+    x.defined_a = a.latency.count() > 0;
+    x.defined_b = b.latency.count() > 0;
+  }
+  return f;
 }
 
 std::string show(double v, figure::unit k) {
@@ -142,24 +165,33 @@ std::string compare_text(const run_record& a, const run_record& b) {
                                 printable(a.label), utc(a.start), printable(b.label), utc(b.start));
   out += fmt::format("  {:<14} {:>14} {:>14} {:>14} {:>9}\n", "", "A", "B", "B - A", "B / A");
   for (const auto& f : figures(a, b)) {
-    const std::string ratio = f.a != 0 ? fmt::format("{:.3f}", f.b / f.a) : std::string("-");
-    out += fmt::format("  {:<14} {:>14} {:>14} {:>14} {:>9}\n", f.name, show(f.a, f.kind),
-                       show(f.b, f.kind), signed_show(f.b - f.a, f.kind), ratio);
+    const std::string ratio =
+        f.both() && f.a != 0 ? fmt::format("{:.3f}", f.b / f.a) : std::string("-");
+    out += fmt::format("  {:<14} {:>14} {:>14} {:>14} {:>9}\n", f.name,
+                       f.defined_a ? show(f.a, f.kind) : "n/a",
+                       f.defined_b ? show(f.b, f.kind) : "n/a",
+                       f.both() ? signed_show(f.b - f.a, f.kind) : "-", ratio);
   }
   return out;
 }
 
-nlohmann::json compare_json(const run_record& a, const run_record& b) {
+std::string compare_json(const run_record& a, const run_record& b) {
   nlohmann::json diff = nlohmann::json::object();
   for (const auto& f : figures(a, b)) {
     std::string key = f.name;
     if (f.kind == figure::unit::seconds) key = (key == "p99.9" ? "p999" : key) + "_s";
-    diff[key] = {{"a", f.a},
-                 {"b", f.b},
-                 {"difference", f.b - f.a},
-                 {"ratio", f.a != 0 ? nlohmann::json(f.b / f.a) : nlohmann::json(nullptr)}};
+    const auto value = [](bool defined, double v) {
+      return defined ? nlohmann::json(v) : nlohmann::json(nullptr);
+    };
+    diff[key] = {{"a", value(f.defined_a, f.a)},
+                 {"b", value(f.defined_b, f.b)},
+                 {"difference", value(f.both(), f.b - f.a)},
+                 {"ratio", value(f.both() && f.a != 0, f.a != 0 ? f.b / f.a : 0)}};
   }
-  return {{"a", full_json(a, {a.label})}, {"b", full_json(b, {b.label})}, {"comparison", diff}};
+  // Both reports in full (written as text, see full_json), then the comparison.
+  return "{\n\"a\": " + full_json(a, {a.label}) + ",\n\"b\": " + full_json(b, {b.label}) +
+         ",\n\"comparison\": " +
+         diff.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n}";
 }
 
 int report_command(const report_options& o) {
@@ -179,9 +211,7 @@ int report_command(const report_options& o) {
       case report_format::text:
         return write_out(compare_text(a, b), o);
       case report_format::json:
-        return write_out(
-            compare_json(a, b).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n",
-            o);
+        return write_out(compare_json(a, b) + "\n", o);
       case report_format::csv: {
         std::string csv = timeline_csv_header(true);
         for (const auto* r : {&a, &b})
@@ -213,10 +243,9 @@ int report_command(const report_options& o) {
       break;
     }
     case report_format::json: {
-      auto j = full_json(merged, files);
-      if (!verdicts.empty()) j["thresholds"] = thresholds_json(verdicts);
-      written =
-          write_out(j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", o);
+      nlohmann::json extra = nlohmann::json::object();
+      if (!verdicts.empty()) extra["thresholds"] = thresholds_json(verdicts);
+      written = write_out(full_json(merged, files, extra) + "\n", o);
       break;
     }
     case report_format::csv: {

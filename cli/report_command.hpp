@@ -18,7 +18,7 @@ int report_command(const report_options& o);
 // The comparison of two runs, as text and as JSON: throughput, success, errors, latency
 // percentiles, with B - A and B / A.
 std::string compare_text(const run_record& a, const run_record& b);
-nlohmann::json compare_json(const run_record& a, const run_record& b);
+std::string compare_json(const run_record& a, const run_record& b);  // JSON text
 
 // The results header line of a report read from files ("3 files merged: ...").
 std::string results_header(const run_record& r, const std::vector<std::string>& files);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
@@ -24,8 +25,16 @@ struct format_error {
   std::string message;
 };
 
-// The most intervals a report lays out (a week at 100 ms, four months at 1 s).
-constexpr std::int64_t max_intervals = 10'000'000;
+// Bounds on what a file may say, so that a corrupt one cannot make a report lay out billions of
+// rows, or overflow arithmetic on times: a run's length in intervals (11 days at 1 s; a week
+// at 1 s is 604800), its length, an interval, a start (wall clock, 1970 to 2116), and counts
+// (2^40 requests: a million a second for twelve days; 256 such files still merge without
+// overflowing a sparse histogram's 48-bit counts).
+constexpr std::int64_t max_intervals = 1'000'000;
+constexpr std::int64_t max_elapsed_ns = std::int64_t{10} * 366 * 86400 * 1'000'000'000;
+constexpr std::int64_t max_interval_ns = std::int64_t{1} << 50;
+constexpr std::int64_t max_start_ns = std::int64_t{1} << 62;
+constexpr std::uint64_t max_requests = std::uint64_t{1} << 40;
 
 [[noreturn]] void fail(const std::string& where, const std::string& what) {
   throw format_error{where + ": " + what};
@@ -250,9 +259,12 @@ json summary_json(const stats::summary& s) {
 void read_summary(const json& j, stats::summary& s) {
   const std::string w = "summary";
   s.elapsed = nanoseconds(i64(j, "elapsed_ns", w));
+  if (s.elapsed.count() < 0 || s.elapsed.count() > max_elapsed_ns)
+    fail(w + ".elapsed_ns", "out of range");
   s.last_send = nanoseconds(i64(j, "last_send_ns", w));
   s.dns = nanoseconds(i64(j, "dns_ns", w));
   s.requests = u64(j, "requests", w);
+  if (s.requests > max_requests) fail(w + ".requests", "more than 2^40");
   s.successes = u64(j, "successes", w);
   s.errors = u64(j, "errors", w);
   s.bytes = u64(j, "bytes", w);
@@ -267,7 +279,7 @@ void read_summary(const json& j, stats::summary& s) {
                                          }) != key.end())
       fail(w + ".status_codes", fmt::format("'{}' is not a status code", printable(key)));
     code = static_cast<std::size_t>(std::stoul(std::string(key.data(), end)));
-    if (code >= s.status_counts.size() || (code != 0 && code < 100))
+    if (code >= s.status_counts.size())
       fail(w + ".status_codes", fmt::format("'{}' is not a status code", printable(key)));
     if (!value.is_number_unsigned()) fail(w + ".status_codes." + key, "expected a count");
     s.status_counts[code] = value.get<std::uint64_t>();
@@ -352,7 +364,8 @@ stats::interval_record read_interval(const json& j, const std::string& w) {
 void read_timeline(const json& j, stats::summary& s) {
   const std::string w = "timeline";
   const auto width = nanoseconds(i64(j, "interval_ns", w));
-  if (width.count() <= 0) fail(w + ".interval_ns", "must be positive");
+  if (width.count() <= 0 || width.count() > max_interval_ns)
+    fail(w + ".interval_ns", "out of range");
   // Reports fill the gaps between intervals: a run's length in intervals is bounded, so that a
   // corrupt length or width cannot ask for billions of rows.
   if (s.elapsed.count() < 0 || s.elapsed / width > max_intervals)
@@ -417,10 +430,20 @@ result<void> save_results(const run_record& r, const std::string& path) {
 }
 
 result<run_record> load_results(const std::string& path) {
+  const auto name = fmt::format("'{}'", printable(path));
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (ec || !std::filesystem::exists(status)) return failure{name + ": cannot open it"};
+  if (!std::filesystem::is_regular_file(status))
+    return failure{name + ": not a file (a results file is a regular file)"};
+  // Far above what an hour-long run writes (docs/results.md): a bigger file is not ours.
+  constexpr std::uintmax_t max_size = std::uintmax_t{1} << 30;
+  if (std::filesystem::file_size(path, ec) > max_size || ec)
+    return failure{name + ": not a hit results file (larger than 1 GiB)"};
   std::ifstream in(path, std::ios::binary);
-  if (!in) return failure{fmt::format("'{}': cannot open it", printable(path))};
+  if (!in) return failure{name + ": cannot open it"};
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) return failure{fmt::format("'{}': cannot read it", printable(path))};
+  if (in.bad()) return failure{name + ": cannot read it"};
   return parse_results(text, path);
 }
 
@@ -451,9 +474,10 @@ result<run_record> parse_results(std::string_view text, const std::string& path)
     if (u64(h, "sub_bucket_bits", "histogram") != stats::histogram::sub_bucket_bits ||
         u64(h, "max_value_bits", "histogram") != stats::histogram::max_value_bits)
       fail("histogram", "a bucket layout this hit does not read");
+    const auto start = i64(j, "start_unix_ns", "file");
+    if (start < 0 || start > max_start_ns) fail("start_unix_ns", "out of range");
     r.start = std::chrono::system_clock::time_point(
-        std::chrono::duration_cast<std::chrono::system_clock::duration>(
-            nanoseconds(i64(j, "start_unix_ns", "file"))));
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(nanoseconds(start)));
     r.interrupted = boolean(j, "interrupted", "file");
     r.parts = std::max(1u, small(j, "parts", "file"));
     read_config(field(j, "config", "file"), r);
@@ -471,12 +495,20 @@ result<run_record> merge_results(std::vector<run_record> parts) {
   for (const auto& p : parts) earliest = std::min(earliest, p.start);
   // Every part moves to the earliest start: its intervals by its offset in whole intervals,
   // its durations by the offset itself.
-  nanoseconds span{0};
+  nanoseconds span{0}, aligned_end{0}, widest{0};
+  std::uint64_t requests = 0;
   for (auto& p : parts) {
     const auto offset = std::chrono::duration_cast<nanoseconds>(p.start - earliest);
     const auto w = p.summary.timeline.width();
-    if (w.count() > 0) p.summary.timeline.shift(static_cast<std::uint64_t>((offset + w / 2) / w));
+    if (w.count() > 0) {
+      const auto shift = (offset + w / 2) / w;
+      p.summary.timeline.shift(static_cast<std::uint64_t>(shift));
+      // Its intervals' end, moved by the rounded offset: the last one is cut there.
+      aligned_end = std::max(aligned_end, w * shift + p.summary.elapsed);
+      widest = std::max(widest, w);
+    }
     span = std::max(span, offset + p.summary.elapsed);
+    requests += p.summary.requests;
     if (p.summary.last_send.count() > 0) p.summary.last_send += offset;
     if (!stats::timeline::aligns(parts.front().summary.timeline, p.summary.timeline))
       return failure{fmt::format(
@@ -486,12 +518,12 @@ result<run_record> merge_results(std::vector<run_record> parts) {
           stats::format_duration(parts.front().summary.timeline.width()),
           stats::format_duration(w))};
   }
-  const auto w = parts.front().summary.timeline.width();
-  if (w.count() > 0 && span / w > max_intervals)
+  if (widest.count() > 0 && std::max(span, aligned_end) / widest > max_intervals)
     return failure{
         fmt::format("the results span {} from the first start to the last end: too far "
                     "apart to lay out in intervals of {}",
-                    stats::format_duration(span), stats::format_duration(w))};
+                    stats::format_duration(span), stats::format_duration(widest))};
+  if (requests > max_requests * 256) return failure{"more requests than hit can merge (2^48)"};
   run_record out = std::move(parts.front());
   for (std::size_t i = 1; i < parts.size(); ++i) {
     auto& p = parts[i];
@@ -506,6 +538,8 @@ result<run_record> merge_results(std::vector<run_record> parts) {
     out.parts += p.parts;
   }
   out.summary.elapsed = span;
+  if (parts.size() > 1 && out.summary.timeline.enabled() && aligned_end != span)
+    out.summary.timeline.set_end(aligned_end);
   out.start = earliest;
   return out;
 }

@@ -38,17 +38,20 @@ std::vector<interval_view> timeline_view(const stats::summary& s) {
   const auto& t = s.timeline;
   if (!t.enabled()) return out;
   const auto w = t.width();
-  std::uint64_t n = static_cast<std::uint64_t>((s.elapsed + w - std::chrono::nanoseconds(1)) / w);
+  const auto end = t.end().value_or(s.elapsed);
+  // Rows up to the one holding the end (files bound end and width: no overflow here).
+  std::uint64_t n =
+      end.count() > 0 ? static_cast<std::uint64_t>((end - std::chrono::nanoseconds(1)) / w) + 1 : 0;
   if (!t.intervals().empty()) n = std::max(n, t.intervals().back().index + 1);
   out.reserve(n);
   std::size_t next = 0;
   for (std::uint64_t i = 0; i < n; ++i) {
     if (next < t.intervals().size() && t.intervals()[next].index == i) {
-      out.push_back(view_of(t.intervals()[next++], w, s.elapsed));
+      out.push_back(view_of(t.intervals()[next++], w, end));
     } else {
       stats::interval_record empty;
       empty.index = i;
-      out.push_back(view_of(empty, w, s.elapsed));
+      out.push_back(view_of(empty, w, end));
     }
   }
   return out;

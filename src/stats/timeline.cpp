@@ -87,7 +87,8 @@ timeline::timeline(const timeline& o)
       coarsened_(o.coarsened_),
       current_counts_(o.current_counts_),
       current_(o.current_ ? std::make_unique<histogram>(*o.current_) : nullptr),
-      done_(o.done_) {}
+      done_(o.done_),
+      end_(o.end_) {}
 
 timeline& timeline::operator=(const timeline& o) {
   if (this != &o) *this = timeline(o);
@@ -124,9 +125,9 @@ void timeline::close_current() {
 void timeline::push(interval_record&& r) {
   // The record's index is in the first width's units until coarsening shifts it (see
   // coarsen_once, which also moves the current interval's index and end).
-  kept_ += r.latency.size();
+  kept_ += r.latency.size() + record_cost;
   if (!done_.empty() && done_.back().index == r.index) {
-    kept_ -= done_.back().latency.size() + r.latency.size();
+    kept_ -= done_.back().latency.size() + r.latency.size() + record_cost;
     done_.back().merge(r);
     kept_ += done_.back().latency.size();
   } else {
@@ -147,7 +148,7 @@ void timeline::coarsen_once() {
       out.push_back(std::move(r));
     }
   }
-  for (const auto& r : out) kept_ += r.latency.size();
+  for (const auto& r : out) kept_ += r.latency.size() + record_cost;
   done_ = std::move(out);
   width_ *= 2;
   ++coarsened_;
@@ -173,7 +174,9 @@ bool timeline::coarsen_to(std::chrono::nanoseconds width) {
   if (width_.count() <= 0 || width < width_ || (width % width_).count() != 0) return false;
   const auto factor = static_cast<std::uint64_t>(width / width_);
   if (!std::has_single_bit(factor)) return false;
+  const auto by_budget = coarsened_;
   while (width_ < width) coarsen_once();
+  coarsened_ = by_budget;
   return true;
 }
 
@@ -210,7 +213,7 @@ bool timeline::merge(const timeline& other) {
   }
   done_ = std::move(out);
   kept_ = 0;
-  for (const auto& r : done_) kept_ += r.latency.size();
+  for (const auto& r : done_) kept_ += r.latency.size() + record_cost;
   coarsened_ = std::max(coarsened_, b.coarsened_);
   return true;
 }
@@ -228,7 +231,7 @@ std::optional<timeline> timeline::restore(std::chrono::nanoseconds width, unsign
   t.width_ = width;
   t.coarsened_ = coarsened;
   t.done_ = std::move(intervals);
-  for (const auto& r : t.done_) t.kept_ += r.latency.size();
+  for (const auto& r : t.done_) t.kept_ += r.latency.size() + record_cost;
   return t;
 }
 

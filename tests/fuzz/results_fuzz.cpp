@@ -19,7 +19,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   (void)hit::cli::text_report(r->summary, ctx);
   (void)hit::cli::json_report(r->summary, ctx).dump();
   for (const auto& v : hit::cli::timeline_view(r->summary)) (void)hit::cli::interval_json(v);
+  // Merged with itself started later (by an amount the input decides): the alignment, the
+  // bounds on the merged span, and the merged rows.
   auto copy = *r;
-  (void)hit::cli::merge_results({std::move(*r), std::move(copy)});
+  copy.start += std::chrono::milliseconds(static_cast<std::int64_t>(size % 100'000) * 37);
+  auto m = hit::cli::merge_results({std::move(*r), std::move(copy)});
+  if (m)
+    for (const auto& v : hit::cli::timeline_view(m->summary)) (void)hit::cli::interval_line(v);
   return 0;
 }

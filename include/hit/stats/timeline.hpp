@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "hit/stats/error_kind.hpp"
@@ -78,8 +79,11 @@ struct interval_record {
 
 class timeline {
  public:
-  // Budget of kept buckets (8 bytes each) by default: 16 MiB per timeline.
+  // Budget of kept buckets (8 bytes each) by default: 16 MiB per timeline. An interval's own
+  // record (its counters and its vector) costs as much as `record_cost` buckets, so that many
+  // short intervals with few latencies (or none: every request failed) are bounded too.
   static constexpr std::size_t default_budget = std::size_t{2} << 20;
+  static constexpr std::size_t record_cost = 32;
 
   timeline() = default;  // off: records nothing
   timeline(const timeline& other);
@@ -127,7 +131,13 @@ class timeline {
   // How many times neighbouring intervals were merged to keep within the budget (the width is
   // the first width times 2^coarsened()).
   [[nodiscard]] unsigned coarsened() const noexcept { return coarsened_; }
+  // What the budget counts: the buckets kept, and record_cost per interval.
   [[nodiscard]] std::size_t buckets_kept() const noexcept { return kept_; }
+  // Where the last interval ends, when not at the run's end: a merge of shards whose intervals
+  // moved by a rounded offset (see results_file's merge_results). Readers cut the last interval
+  // there.
+  [[nodiscard]] std::optional<std::chrono::nanoseconds> end() const noexcept { return end_; }
+  void set_end(std::chrono::nanoseconds end) noexcept { end_ = end; }
 
   // Adds `other`'s intervals to those of the same index. The widths must be equal or one a
   // power-of-two multiple of the other (both coarsened from the same width): the finer is
@@ -137,7 +147,7 @@ class timeline {
   // power-of-two multiple of the other.
   static bool aligns(const timeline& a, const timeline& b) noexcept;
   // Merges neighbouring intervals until the width is `width` (a power-of-two multiple of the
-  // current width); false when it is not.
+  // current width); false when it is not. Not counted in coarsened(): that says the budget did.
   bool coarsen_to(std::chrono::nanoseconds width);
   // Moves every interval `by` intervals later (aligning a shard that started later).
   void shift(std::uint64_t by);
@@ -161,6 +171,7 @@ class timeline {
   interval_record current_counts_;      // counters of the current interval (latency unused)
   std::unique_ptr<histogram> current_;  // its latencies, dense while it is open
   std::vector<interval_record> done_;
+  std::optional<std::chrono::nanoseconds> end_;
 };
 
 template <typename Buckets>

@@ -235,3 +235,17 @@ TEST(options, a_bad_threshold_is_a_usage_error_of_one_line) {
   EXPECT_EQ(alone.exit_code, hit::cli::exit_usage);
   EXPECT_NE(alone.message.find("needs at least one --threshold"), std::string::npos);
 }
+
+// `hit report --threshold X A B`: the files are files, not more expressions.
+TEST(options, report_thresholds_do_not_swallow_the_files) {
+  for (const auto& args :
+       {std::vector<const char*>{"report", "--threshold", "p99<1s", "a.json", "b.json"},
+        std::vector<const char*>{"report", "a.json", "--threshold", "p99<1s", "b.json"}}) {
+    const auto p = parse(args);
+    ASSERT_EQ(p.what, parsed::action::report) << p.message;
+    EXPECT_EQ(p.report.files, (std::vector<std::string>{"a.json", "b.json"}));
+    ASSERT_EQ(p.report.thresholds.size(), 1u);
+  }
+  const auto c = parse({"report", "--compare", "--threshold", "p99<1s", "a.json", "b.json"});
+  EXPECT_EQ(c.exit_code, hit::cli::exit_usage);
+}

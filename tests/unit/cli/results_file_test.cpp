@@ -1,4 +1,5 @@
 #include "results_file.hpp"
+#include "timeline_view.hpp"
 
 #include <gtest/gtest.h>
 
@@ -172,7 +173,11 @@ TEST(results_file, refuses_bad_files_with_one_line_naming_them) {
        "not a hit results file"},
       {write("long.json",
              replace(text, R"("elapsed_ns":)", R"("elapsed_ns":9000000000000000000,"x":)")),
-       "intervals"},
+       "elapsed_ns: out of range"},
+      // Consistent, but 3 years in intervals of 1 s: more rows than a report lays out.
+      {write("rows.json",
+             replace(text, R"("elapsed_ns":)", R"("elapsed_ns":100000000000000000,"x":)")),
+       "more than 1000000 intervals"},
   };
   for (const auto& c : cases) {
     const auto r = load_results(c.file);
@@ -195,4 +200,43 @@ TEST(results_file, merge_refuses_timelines_that_do_not_align) {
   const auto m = merge_results({a, b});
   ASSERT_FALSE(m);
   EXPECT_NE(m.error().find("do not align"), std::string::npos) << m.error();
+}
+
+// Shards whose start offsets round up: the merged timeline's last row ends where the moved
+// intervals end, not at the run's span (a row cut short would divide its requests by a sliver).
+TEST(results_file, merged_rows_end_where_the_moved_intervals_end) {
+  const auto t0 = std::chrono::system_clock::time_point(1'795'000'000s);
+  auto a = sample_run(1, t0);                // 10 s
+  auto b = sample_run(2, t0 + 600ms, 2500);  // 5 s, moved by one interval (0.6 rounds to 1)
+  b.summary.elapsed = 5s;
+  const auto m = merge_results({a, b});
+  ASSERT_TRUE(m) << m.error();
+  EXPECT_EQ(m->summary.elapsed, 10s);
+  const auto rows = hit::cli::timeline_view(m->summary);
+  ASSERT_EQ(rows.size(), 10u);
+  for (const auto& r : rows) EXPECT_DOUBLE_EQ(r.width_s, 1.0) << "row at " << r.t_s;
+}
+
+// Statuses 1..99 are kept under their own code by the engine (a server may send "050"): the
+// file keeps them and reads them back.
+TEST(results_file, odd_status_codes_round_trip) {
+  const auto path = temp_path("status50.json");
+  auto r = sample_run(4, std::chrono::system_clock::now(), 50);
+  r.summary.record_response(50, 10, 1ms, 1ms);
+  r.summary.timeline = {};
+  ASSERT_TRUE(save_results(r, path));
+  const auto back = load_results(path);
+  ASSERT_TRUE(back) << back.error();
+  EXPECT_EQ(back->summary.status_counts[50], 1u);
+  std::filesystem::remove(path);
+}
+
+TEST(results_file, a_directory_is_refused_naming_it) {
+  const auto dir = temp_path("a_directory");
+  std::filesystem::create_directories(dir);
+  const auto r = load_results(dir);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().find("a_directory"), std::string::npos) << r.error();
+  EXPECT_NE(r.error().find("not a file"), std::string::npos) << r.error();
+  std::filesystem::remove(dir);
 }

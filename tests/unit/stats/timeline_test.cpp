@@ -234,3 +234,20 @@ TEST(timeline, merge_coarsens_the_finer_and_refuses_widths_that_do_not_align) {
   EXPECT_EQ(n.width(), 1s);  // unchanged
   EXPECT_EQ(n.intervals().size(), 2u);
 }
+
+// Every request failed: no latencies, but each interval's record still costs memory, and the
+// budget counts it, so a long run of short intervals coarsens instead of growing.
+TEST(timeline, intervals_without_latencies_count_against_the_budget) {
+  timeline t;
+  t.enable(10ms, 100 * timeline::record_cost);
+  for (int i = 0; i < 5000; ++i) {
+    t.advance(std::chrono::milliseconds(10 * i));
+    t.record_error(error_kind::refused);
+  }
+  t.finish();
+  EXPECT_GT(t.coarsened(), 0u);
+  EXPECT_LE(t.buckets_kept(), 100 * timeline::record_cost);
+  std::uint64_t n = 0;
+  for (const auto& r : t.intervals()) n += r.errors;
+  EXPECT_EQ(n, 5000u) << "coarsening loses no count";
+}

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include "../stats/same_histogram.hpp"
 
 using namespace std::chrono_literals;
 using hit::cli::load_results;
@@ -15,21 +16,14 @@ using hit::cli::save_results;
 using hit::stats::error_kind;
 using hit::stats::histogram;
 
+using hit::test::expect_same;
+
 namespace {
 
 std::string temp_path(const std::string& name) {
   return (std::filesystem::temp_directory_path() /
           ("hit_results_" + std::to_string(::getpid()) + "_" + name))
       .string();
-}
-
-void expect_same(const histogram& a, const histogram& b) {
-  ASSERT_EQ(a.count(), b.count());
-  EXPECT_EQ(a.min(), b.min());
-  EXPECT_EQ(a.max(), b.max());
-  EXPECT_EQ(a.mean(), b.mean());
-  for (std::size_t i = 0; i < histogram::bucket_count; ++i)
-    ASSERT_EQ(a.count_at_index(i), b.count_at_index(i)) << i;
 }
 
 // A run with a bit of everything: statuses, errors of two kinds, a breakdown, a timeline.

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "hit/stats/summary.hpp"
+#include "same_histogram.hpp"
 
 using namespace std::chrono_literals;
 using hit::stats::error_kind;
@@ -15,17 +16,9 @@ using hit::stats::sparse_histogram;
 using hit::stats::summary;
 using hit::stats::timeline;
 
-namespace {
+using hit::test::expect_same;
 
-void expect_same(const histogram& a, const histogram& b) {
-  ASSERT_EQ(a.count(), b.count());
-  EXPECT_EQ(a.min(), b.min());
-  EXPECT_EQ(a.max(), b.max());
-  EXPECT_EQ(a.mean(), b.mean());
-  EXPECT_EQ(a.clamped(), b.clamped());
-  for (std::size_t i = 0; i < histogram::bucket_count; ++i)
-    ASSERT_EQ(a.count_at_index(i), b.count_at_index(i)) << "bucket " << i;
-}
+namespace {
 
 struct event {
   std::chrono::nanoseconds at;

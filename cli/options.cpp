@@ -18,6 +18,21 @@
 namespace hit::cli {
 namespace {
 
+constexpr const char* report_footer = R"(
+Examples:
+  hit report run.json                             the run's report, read back
+  hit report -o html --out report.html run.json   the HTML report (self-contained, offline)
+  hit report a.json b.json c.json                 shards merged: counts add up, percentiles
+                                                  from the merged histograms
+  hit report a.json b.json --threshold 'p99<250ms'   judged on the merged results (exit 3)
+  hit report --compare before.json after.json     side by side, with B - A and B / A
+  hit report -o csv run.json                      the timeline: a row per interval
+
+Exit codes: 0; 1 the report could not be written; 2 bad options, or a file missing, not a
+results file, truncated, newer than this hit or inconsistent (one line names it); 3 a
+--threshold failed. Format and merge rules: docs/results.md.
+)";
+
 constexpr const char* examples = R"(
 Examples:
   hit http://127.0.0.1:8080/                      200 requests over 50 connections
@@ -33,6 +48,8 @@ Examples:
   hit -n 10000 https://example.test/              HTTPS, verified against the system store
   hit -k https://127.0.0.1:8443/                  HTTPS without verification
   hit --cacert ca.pem --cert me.pem --key me.key https://127.0.0.1:8443/   mutual TLS
+  hit -z 1m --save run.json --html run.html URL   keep the results; a page with charts
+  hit report run.json                             the report again, from the file
   hit serve --listen 127.0.0.1:8080               the embedded test server
 
 Exit codes:
@@ -740,6 +757,7 @@ parsed parse_command_line(int argc, const char* const* argv) {
   auto* report = app.add_subcommand(
       "report", "Report on results files (hit --save): one, several merged, or two compared");
   declare_report(*report, report_a);
+  report->footer(report_footer);
 
   try {
     app.parse(argc, argv);

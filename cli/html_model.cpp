@@ -129,7 +129,8 @@ json breakdown(const stats::summary& s) {
 
 json run_model(const run_record& r, const json& thresholds) {
   const auto& s = r.summary;
-  const auto report = json_report(s, {r.options, r.interrupted, false, r.scheduled_rate});
+  const auto report =
+      json_report(s, {r.options, r.interrupted, r.stopped_by_threshold, r.scheduled_rate});
   json m = {
       {"label", r.label},
       {"start_unix_s", std::chrono::duration<double>(r.start.time_since_epoch()).count()},

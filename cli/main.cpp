@@ -135,6 +135,7 @@ void show_progress(const http::progress& p, const cli::run_options& o) {
 // The summary moves into the record and back: its timeline may be large, so it is not copied.
 result<void> keep_results(stats::summary& s, const cli::run_options& o,
                           std::chrono::system_clock::time_point start, bool interrupted,
+                          bool stopped_by_threshold,
                           const std::vector<cli::threshold_result>& verdicts) {
   if (o.save_file.empty() && o.html_file.empty()) return {};
   cli::run_record r;
@@ -147,6 +148,7 @@ result<void> keep_results(stats::summary& s, const cli::run_options& o,
   } back{s, r.summary};
   r.start = start;
   r.interrupted = interrupted;
+  r.stopped_by_threshold = stopped_by_threshold;
   r.scheduled_rate = cli::scheduled_rate(r.summary, {o, interrupted});
   r.label = "this run";
   if (!o.save_file.empty())
@@ -328,7 +330,9 @@ int run(cli::run_options o) {
     std::fprintf(stderr, "hit: %s\n", written.error().c_str());
     return cli::exit_failure;
   }
-  if (auto kept = keep_results(s, o, test.started_at(), interrupted, verdicts); !kept) {
+  if (auto kept =
+          keep_results(s, o, test.started_at(), interrupted, stopped_by.has_value(), verdicts);
+      !kept) {
     std::fprintf(stderr, "hit: %s\n", kept.error().c_str());
     return cli::exit_failure;
   }

@@ -28,7 +28,7 @@ std::string utc(std::chrono::system_clock::time_point t) {
 }
 
 run_context context_of(const run_record& r) {
-  return {r.options, r.interrupted, false, r.scheduled_rate};
+  return {r.options, r.interrupted, r.stopped_by_threshold, r.scheduled_rate};
 }
 
 std::string full_text(const run_record& r, const std::vector<std::string>& files) {

@@ -402,6 +402,7 @@ result<void> save_results(const run_record& r, const std::string& path) {
                {"generator", std::string("hit ") + HIT_VERSION},
                {"start_unix_ns", unix_ns(r.start)},
                {"interrupted", r.interrupted},
+               {"stopped_by_threshold", r.stopped_by_threshold},
                {"parts", r.parts},
                {"histogram",
                 {{"sub_bucket_bits", stats::histogram::sub_bucket_bits},
@@ -479,6 +480,9 @@ result<run_record> parse_results(std::string_view text, const std::string& path)
     r.start = std::chrono::system_clock::time_point(
         std::chrono::duration_cast<std::chrono::system_clock::duration>(nanoseconds(start)));
     r.interrupted = boolean(j, "interrupted", "file");
+    // Optional: a reader of version 1 may meet files written before it was kept.
+    if (j.contains("stopped_by_threshold"))
+      r.stopped_by_threshold = boolean(j, "stopped_by_threshold", "file");
     r.parts = std::max(1u, small(j, "parts", "file"));
     read_config(field(j, "config", "file"), r);
     read_summary(field(j, "summary", "file"), r.summary);
@@ -535,6 +539,7 @@ result<run_record> merge_results(std::vector<run_record> parts) {
     o.max_workers += p.options.max_workers;
     out.scheduled_rate += p.scheduled_rate;
     out.interrupted = out.interrupted || p.interrupted;
+    out.stopped_by_threshold = out.stopped_by_threshold || p.stopped_by_threshold;
     out.parts += p.parts;
   }
   out.summary.elapsed = span;

@@ -30,6 +30,7 @@ struct run_record {
   stats::summary summary;
   std::chrono::system_clock::time_point start;
   bool interrupted = false;
+  bool stopped_by_threshold = false;  // --abort-on-threshold stopped the run
   // Paced runs: the schedule's average rate while sending (kept: a merge adds them up).
   double scheduled_rate = 0;
   std::string label;   // the file name (or "this run")

@@ -64,11 +64,14 @@ run_record sample_run(unsigned seed, std::chrono::system_clock::time_point start
 
 TEST(results_file, round_trip_keeps_every_counter_histogram_and_interval) {
   const auto path = temp_path("round_trip.json");
-  const auto r = sample_run(1, std::chrono::system_clock::time_point(1'795'000'000'123'456'789ns));
+  auto r = sample_run(1, std::chrono::system_clock::time_point(1'795'000'000'123'456'789ns));
+  r.stopped_by_threshold = true;
   ASSERT_TRUE(save_results(r, path));
   const auto back = load_results(path);
   ASSERT_TRUE(back) << back.error();
   EXPECT_EQ(back->start, r.start);
+  EXPECT_TRUE(back->stopped_by_threshold);
+  EXPECT_FALSE(back->interrupted);
   EXPECT_EQ(back->options.url_text, r.options.url_text);
   EXPECT_EQ(back->options.request.method, "POST");
   EXPECT_EQ(back->options.concurrency, 7u);

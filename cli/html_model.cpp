@@ -56,7 +56,7 @@ json timeline_model(const stats::summary& s) {
             {"coarsened", s.timeline.coarsened() > 0}};
   json ts = json::array(), req = json::array(), rps = json::array(), err = json::array();
   json p50 = json::array(), p90 = json::array(), p99 = json::array(), mx = json::array();
-  std::array<json, 6> classes;
+  std::array<json, stats::status_class_count> classes;
   for (auto& c : classes) c = json::array();
   const auto opt = [](const std::optional<double>& x) { return x ? json(*x) : json(nullptr); };
   for (const auto& v : timeline_view(s)) {

@@ -14,6 +14,7 @@
 #include "html_model.hpp"
 #include "html_report.hpp"
 #include "report.hpp"
+#include "results_file.hpp"
 #include "threshold.hpp"
 #include "timeline_view.hpp"
 
@@ -26,6 +27,9 @@ std::string utc(std::chrono::system_clock::time_point t) {
   return fmt::format("{:%Y-%m-%d %H:%M:%S} UTC",
                      std::chrono::time_point_cast<std::chrono::seconds>(t));
 }
+
+// The results header line of a report read from files ("3 files merged: ...").
+std::string results_header(const run_record& r, const std::vector<std::string>& files);
 
 run_context context_of(const run_record& r) {
   return {r.options, r.interrupted, r.stopped_by_threshold, r.scheduled_rate};
@@ -144,8 +148,6 @@ int write_out(const std::string& text, const report_options& o) {
   return exit_ok;
 }
 
-}  // namespace
-
 std::string results_header(const run_record& r, const std::vector<std::string>& files) {
   std::string names;
   for (const auto& f : files) names += (names.empty() ? "" : ", ") + printable(f);
@@ -160,6 +162,8 @@ std::string results_header(const run_record& r, const std::vector<std::string>& 
                      utc(r.start), interval);
 }
 
+// --compare: throughput, success, errors and latency percentiles of A and B, with B - A and
+// B / A (a latency of a run without responses is n/a, not 0).
 std::string compare_text(const run_record& a, const run_record& b) {
   std::string out = fmt::format("Comparison:\n  A: {} (started {})\n  B: {} (started {})\n\n",
                                 printable(a.label), utc(a.start), printable(b.label), utc(b.start));
@@ -175,6 +179,7 @@ std::string compare_text(const run_record& a, const run_record& b) {
   return out;
 }
 
+// The same as JSON text: both full reports, then `comparison`.
 std::string compare_json(const run_record& a, const run_record& b) {
   nlohmann::json diff = nlohmann::json::object();
   for (const auto& f : figures(a, b)) {
@@ -193,6 +198,8 @@ std::string compare_json(const run_record& a, const run_record& b) {
          ",\n\"comparison\": " +
          diff.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n}";
 }
+
+}  // namespace
 
 int report_command(const report_options& o) {
   std::vector<run_record> runs;

@@ -47,35 +47,31 @@ const json& field(const json& j, const char* key, const std::string& where) {
   return *it;
 }
 
+// j[key] as a T when `is` says it is one; otherwise a format_error naming the field.
+template <typename T>
+T value(const json& j, const char* key, const std::string& where, bool (json::*is)() const noexcept,
+        const char* expected) {
+  const auto& v = field(j, key, where);
+  if (!(v.*is)()) fail(where + "." + key, std::string("expected ") + expected);
+  return v.get<T>();
+}
+
 std::uint64_t u64(const json& j, const char* key, const std::string& where) {
-  const auto& v = field(j, key, where);
-  if (!v.is_number_unsigned()) fail(where + "." + key, "expected a non-negative integer");
-  return v.get<std::uint64_t>();
+  return value<std::uint64_t>(j, key, where, &json::is_number_unsigned, "a non-negative integer");
 }
-
 std::int64_t i64(const json& j, const char* key, const std::string& where) {
-  const auto& v = field(j, key, where);
-  if (!v.is_number_integer()) fail(where + "." + key, "expected an integer");
-  return v.get<std::int64_t>();
+  return value<std::int64_t>(j, key, where, &json::is_number_integer, "an integer");
 }
-
-double number(const json& j, const char* key, const std::string& where) {
-  const auto& v = field(j, key, where);
-  if (!v.is_number() || !std::isfinite(v.get<double>()))
-    fail(where + "." + key, "expected a number");
-  return v.get<double>();
-}
-
 std::string text(const json& j, const char* key, const std::string& where) {
-  const auto& v = field(j, key, where);
-  if (!v.is_string()) fail(where + "." + key, "expected a string");
-  return v.get<std::string>();
+  return value<std::string>(j, key, where, &json::is_string, "a string");
 }
-
 bool boolean(const json& j, const char* key, const std::string& where) {
-  const auto& v = field(j, key, where);
-  if (!v.is_boolean()) fail(where + "." + key, "expected true or false");
-  return v.get<bool>();
+  return value<bool>(j, key, where, &json::is_boolean, "true or false");
+}
+double number(const json& j, const char* key, const std::string& where) {
+  const auto v = value<double>(j, key, where, &json::is_number, "a number");
+  if (!std::isfinite(v)) fail(where + "." + key, "expected a finite number");
+  return v;
 }
 
 unsigned small(const json& j, const char* key, const std::string& where) {

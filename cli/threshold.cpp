@@ -232,12 +232,8 @@ std::uint64_t count_in(const threshold& t, const stats::summary& s) {
       return s.error_count(t.error);
     case threshold_metric::success:
       return s.successes;
-    case threshold_metric::status_class: {
-      std::uint64_t n = 0;
-      for (unsigned code = t.status * 100; code < (t.status + 1) * 100; ++code)
-        n += s.status_counts[code];
-      return n;
-    }
+    case threshold_metric::status_class:
+      return s.status_class_total(t.status);
     case threshold_metric::status_code:
       return s.status_counts[t.status];
     default:

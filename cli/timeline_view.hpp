@@ -23,7 +23,7 @@ struct interval_view {
   double rps = 0;
   // Latency of the interval's responses; none when it had none.
   std::optional<double> p50_s, p90_s, p99_s, max_s;
-  std::array<std::uint64_t, 6> status_classes{};  // other, 1xx ... 5xx
+  std::array<std::uint64_t, stats::status_class_count> status_classes{};  // other, 1xx ... 5xx
   std::array<std::uint64_t, stats::error_kind_count> error_counts{};
 };
 

@@ -169,14 +169,8 @@ void event_loop::run(unsigned n) {
 }
 
 void event_loop::publish_outcomes() noexcept {
-  static_assert(std::tuple_size_v<decltype(stats::summary::status_counts)> ==
-                    progress::status_class_count * 100,
-                "one status class per hundred status counters");
-  for (std::size_t c = 0; c < progress::status_class_count; ++c) {
-    std::uint64_t n = 0;
-    for (std::size_t code = c * 100; code < (c + 1) * 100; ++code) n += summary.status_counts[code];
-    published.status_classes[c].store(n, std::memory_order_relaxed);
-  }
+  for (std::size_t c = 0; c < stats::status_class_count; ++c)
+    published.status_classes[c].store(summary.status_class_total(c), std::memory_order_relaxed);
   for (std::size_t k = 0; k < stats::error_kind_count; ++k)
     published.errors_by_kind[k].store(summary.error_counts[k], std::memory_order_relaxed);
 }

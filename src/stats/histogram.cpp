@@ -14,10 +14,6 @@ void histogram::merge(const histogram& other) noexcept {
   max_ = std::max(max_, other.max_);
 }
 
-void histogram::reset() noexcept {
-  *this = histogram{};
-}
-
 std::uint64_t histogram::lowest_in_bucket(std::size_t i) noexcept {
   constexpr std::size_t exact_limit = std::size_t{2} << sub_bucket_bits;
   if (i < exact_limit) return i;

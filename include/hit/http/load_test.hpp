@@ -89,9 +89,7 @@ struct progress {
   // Each count only grows, and the loop's total is their sum (outcomes()), so a snapshot is a
   // lower bound of every later value and a ratio computed from it is consistent with its total:
   // what deciding that a threshold is already lost needs.
-  static constexpr std::size_t status_class_count = 6;
-  // [1]..[5]: 1xx..5xx; [0]: a status outside 100..599.
-  std::array<std::uint64_t, status_class_count> status_classes{};
+  std::array<std::uint64_t, stats::status_class_count> status_classes{};  // stats::status_class
   std::array<std::uint64_t, stats::error_kind_count> errors_by_kind{};
 
   // The requests the outcome counts cover: their sum.

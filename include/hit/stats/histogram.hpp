@@ -44,9 +44,6 @@ class histogram {
   // Adds every value of `other` as if recorded here: merge(a, b) == record-all of both.
   void merge(const histogram& other) noexcept;
 
-  // Forgets every value: as if newly made.
-  void reset() noexcept;
-
   [[nodiscard]] std::uint64_t count() const noexcept { return total_; }
   [[nodiscard]] std::uint64_t clamped() const noexcept { return clamped_; }
   [[nodiscard]] std::uint64_t min() const noexcept { return total_ ? min_ : 0; }

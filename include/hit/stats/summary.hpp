@@ -13,6 +13,7 @@
 
 #include "hit/stats/error_kind.hpp"
 #include "hit/stats/histogram.hpp"
+#include "hit/stats/status_class.hpp"
 #include "hit/stats/timeline.hpp"
 
 namespace hit::stats {
@@ -76,15 +77,21 @@ struct summary {
   [[nodiscard]] double rps() const noexcept {
     return elapsed.count() > 0 ? static_cast<double>(requests) / seconds() : 0.0;
   }
+  // Responses of status class `c` (status_class(): 1..5 for 1xx..5xx, 0 for the rest).
+  [[nodiscard]] std::uint64_t status_class_total(std::size_t c) const noexcept {
+    std::uint64_t n = 0;
+    for (std::size_t code = c * 100; code < (c + 1) * 100; ++code) n += status_counts[code];
+    return n;
+  }
   [[nodiscard]] std::uint64_t error_count(error_kind k) const noexcept {
     return error_counts[static_cast<std::size_t>(k)];
   }
 
-  std::uint64_t requests = 0;                      // completed: responses + errors
-  std::uint64_t successes = 0;                     // responses with a 2xx or 3xx status
-  std::uint64_t errors = 0;                        // requests without a usable response
-  std::uint64_t bytes = 0;                         // response bytes received, header and body
-  std::array<std::uint64_t, 600> status_counts{};  // [0]: status outside 1..599
+  std::uint64_t requests = 0;   // completed: responses + errors
+  std::uint64_t successes = 0;  // responses with a 2xx or 3xx status
+  std::uint64_t errors = 0;     // requests without a usable response
+  std::uint64_t bytes = 0;      // response bytes received, header and body
+  std::array<std::uint64_t, status_class_count * 100> status_counts{};  // [0]: outside 1..599
   std::array<std::uint64_t, error_kind_count> error_counts{};
   histogram latency;       // from intended start to the response's last byte
   histogram service_time;  // from actual send to the response's last byte

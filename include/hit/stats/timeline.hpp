@@ -22,6 +22,7 @@
 
 #include "hit/stats/error_kind.hpp"
 #include "hit/stats/histogram.hpp"
+#include "hit/stats/status_class.hpp"
 
 namespace hit::stats {
 
@@ -70,7 +71,7 @@ struct interval_record {
   std::uint64_t successes = 0;
   std::uint64_t errors = 0;
   std::uint64_t bytes = 0;
-  std::array<std::uint64_t, 6> status_classes{};  // [0]: outside 100..599, [c]: cxx
+  std::array<std::uint64_t, status_class_count> status_classes{};  // see status_class()
   std::array<std::uint64_t, error_kind_count> error_counts{};
   sparse_histogram latency;  // from intended start, as the summary's `latency`
 
@@ -105,7 +106,7 @@ class timeline {
                        std::chrono::nanoseconds latency) noexcept {
     if (!current_) return;
     ++current_counts_.requests;
-    ++current_counts_.status_classes[status >= 100 && status < 600 ? status / 100 : 0];
+    ++current_counts_.status_classes[status_class(status)];
     if (status >= 200 && status < 400) ++current_counts_.successes;
     current_counts_.bytes += bytes;
     current_->record(latency);

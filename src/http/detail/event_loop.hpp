@@ -47,7 +47,7 @@ struct alignas(64) published_counters {
   std::atomic<std::uint64_t> errors{0};
   // Stored by the sweep (publish_outcomes), not per request: progress::status_classes and
   // progress::errors_by_kind.
-  std::array<std::atomic<std::uint64_t>, progress::status_class_count> status_classes{};
+  std::array<std::atomic<std::uint64_t>, stats::status_class_count> status_classes{};
   std::array<std::atomic<std::uint64_t>, stats::error_kind_count> errors_by_kind{};
 };
 

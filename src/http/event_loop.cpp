@@ -22,7 +22,10 @@ event_loop::event_loop(const load_config& c, const run_plan& plan, unsigned inde
       budget(budget_),
       sweep(io.get_executor()),
       end_timer(io.get_executor()) {
-  if (c.rate) pacer.emplace(*c.rate, index, loops);
+  // Loop i of shard s of N takes requests s + N*i, s + N*(i + loops), ... of the global schedule.
+  if (c.rate)
+    pacer.emplace(*c.rate, c.shard_index + std::uint64_t{c.shard_count} * index,
+                  std::uint64_t{c.shard_count} * loops);
   // The loops share the timeline's memory budget (merged after join, they add up).
   if (c.interval.count() > 0)
     summary.timeline.enable(c.interval, stats::timeline::default_budget / loops);

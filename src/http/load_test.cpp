@@ -98,6 +98,8 @@ void load_test::start() {
     throw std::logic_error("load_test::start of an https run before prepare_tls");
   if (s.cfg.model == load_model::open && !s.cfg.rate)
     throw std::logic_error("the open model needs a rate schedule");
+  if (s.cfg.shard_count == 0 || s.cfg.shard_index >= s.cfg.shard_count)
+    throw std::logic_error("load_test: shard_index must be below shard_count");
   const unsigned conns =
       std::max(1u, s.cfg.model == load_model::open ? s.cfg.max_connections : s.cfg.connections);
   unsigned n = std::max(1u, std::min(s.cfg.threads, conns));
@@ -112,7 +114,7 @@ void load_test::start() {
   for (unsigned i = 0; i < n; ++i) {
     std::uint64_t budget = std::numeric_limits<std::uint64_t>::max();
     if (s.cfg.requests > 0 && s.cfg.rate) {
-      // Paced: loop i takes requests i, i + n, ... of the schedule (flow::pacer's stride).
+      // Paced: loop i takes this shard's requests i, i + n, ... (flow::pacer's stride).
       budget = (s.cfg.requests - std::min<std::uint64_t>(i, s.cfg.requests) + n - 1) / n;
     } else if (s.cfg.requests > 0) {
       // Unpaced: in proportion to the loop's connections, so that no loop runs longer than

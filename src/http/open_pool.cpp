@@ -11,7 +11,7 @@ namespace hit::http::detail {
 
 open_pool::open_pool(event_loop& loop, unsigned index, unsigned loops)
     : loop_(loop),
-      stride_(loops),
+      stride_(loop.pacer->stride()),
       // (--http auto: a connection may turn out to speak HTTP/1.1, one request at a time.)
       streams_(loop.cfg.http == http_version::http2 ? std::max(1u, loop.cfg.streams) : 1),
       dispatch_timer_(loop.io.get_executor()) {

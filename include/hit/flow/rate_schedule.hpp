@@ -60,7 +60,9 @@ class rate_schedule {
 
 // pacer: a cursor over a schedule for one consumer that takes every `stride`-th item starting
 // at `first`. T consumers with (first = i, stride = T) together follow the global schedule
-// exactly, each without talking to the others (the engine gives one to each event loop).
+// exactly, each without talking to the others. The engine gives one to each event loop; a run
+// split into N shards of T loops gives loop i of shard s (first = s + N*i, stride = N*T), so the
+// N*T loops on any number of machines still follow the one schedule.
 //
 // Thread safety: a pacer belongs to one thread; it is not safe to share.
 class pacer {
@@ -81,6 +83,7 @@ class pacer {
   }
   // Global index of the next item this consumer will take.
   [[nodiscard]] std::uint64_t next_index() const { return next_; }
+  [[nodiscard]] std::uint64_t stride() const { return stride_; }
 
  private:
   const rate_schedule* schedule_;

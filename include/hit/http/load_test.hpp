@@ -66,6 +66,13 @@ struct load_config {
   // loops exactly, see flow::pacer), and latency runs from that due time, not from the send.
   // Required by the open model.
   std::optional<flow::rate_schedule> rate;
+  // Scale-out (docs/distributed.md): this process is shard `shard_index` of `shard_count`. A
+  // paced run takes requests shard_index, shard_index + shard_count, ... of `rate`, the whole
+  // run's schedule, so the shards on any number of machines follow it together exactly;
+  // `requests` is this shard's share of them (cli splits -n, -c and the pool's bounds).
+  // Precondition: shard_index < shard_count.
+  unsigned shard_index = 0;
+  unsigned shard_count = 1;
   // Open model only.
   unsigned min_connections = 10;     // opened at the start and kept however idle
   unsigned max_connections = 10000;  // cap; a due request that finds none idle then waits (late)

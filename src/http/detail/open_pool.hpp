@@ -52,7 +52,7 @@ class open_pool {
   [[nodiscard]] std::uint64_t due_untaken(clock::time_point now) const;
 
   event_loop& loop_;
-  unsigned stride_;
+  std::uint64_t stride_;             // the pacer's: loops times shards
   unsigned streams_;                 // requests one connection carries at once (HTTP/2: --streams)
   timer_type dispatch_timer_;        // fires when the next request is due
   std::vector<connection*> idle_;    // oldest first; reuse takes the newest

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <vector>
 
 using namespace std::chrono_literals;
 using hit::flow::pacer;
@@ -71,6 +72,28 @@ TEST(pacer, strided_pacers_together_follow_the_global_schedule) {
     EXPECT_EQ(c.take(), s.due(k + 2));
   }
   EXPECT_EQ(a.next_index(), 30u);
+}
+
+// The engine's scale-out layout: loop i of shard s of N (T loops each) starts at s + N*i with a
+// stride of N*T. Over a finite schedule, the N*T pacers take every item exactly once, and the
+// due times they yield are the global schedule's.
+TEST(pacer, shards_of_loops_together_take_every_item_once) {
+  const auto s = rate_schedule::stages(0, {{1s, 700.0}, {1s, 300.0}});
+  constexpr std::uint64_t shards = 3, loops = 2;
+  std::vector<int> taken(*s.total() + 1, 0);
+  for (std::uint64_t shard = 0; shard < shards; ++shard)
+    for (std::uint64_t i = 0; i < loops; ++i) {
+      pacer p(s, shard + shards * i, shards * loops);
+      EXPECT_EQ(p.stride(), shards * loops);
+      for (auto k = p.next_index(); auto due = p.take(); k = p.next_index()) {
+        ASSERT_LT(k, taken.size());
+        EXPECT_EQ(k % shards, shard);
+        EXPECT_EQ(due, s.due(k));
+        ++taken[k];
+      }
+    }
+  taken.pop_back();
+  for (std::size_t k = 0; k < taken.size(); ++k) EXPECT_EQ(taken[k], 1) << "item " << k;
 }
 
 TEST(pacer, ends_with_a_finite_schedule) {

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <limits>
 #include <thread>
+#include <tuple>
 
 #include "hit/http/server.hpp"
 #include "hit/printable.hpp"
@@ -26,11 +27,14 @@ Examples:
                                                   from the merged histograms
   hit report a.json b.json --threshold 'p99<250ms'   judged on the merged results (exit 3)
   hit report --compare before.json after.json     side by side, with B - A and B / A
+  hit report results/run-*.json                   the shards of a run (hit --shard, mpirun,
+                                                  ...): each must be there, once
   hit report -o csv run.json                      the timeline: a row per interval
 
 Exit codes: 0; 1 the report could not be written; 2 bad options, or a file missing, not a
-results file, truncated, newer than this hit or inconsistent (one line names it); 3 a
---threshold failed. Format and merge rules: docs/results.md.
+results file, truncated, newer than this hit or inconsistent, or shards of a run missing
+(without --partial), given twice or of different runs (one line names it); 3 a --threshold
+failed. Format and merge rules: docs/results.md; shards: docs/distributed.md.
 )";
 
 constexpr const char* examples = R"(
@@ -50,6 +54,10 @@ Examples:
   hit --cacert ca.pem --cert me.pem --key me.key https://127.0.0.1:8443/   mutual TLS
   hit -z 1m --save run.json --html run.html URL   keep the results; a page with charts
   hit report run.json                             the report again, from the file
+  mpirun -np 4 hit --rate 8000 -z 1m --start-at 1795514400 --save 'run-{shard}.json' URL
+                                                  4 shards of one run (or --shard I/N, srun,
+                                                  a Kubernetes Indexed Job); docs/distributed.md
+  hit report run-*.json                           the shards merged: the whole run
   hit serve --listen 127.0.0.1:8080               the embedded test server
 
 Exit codes:
@@ -287,18 +295,19 @@ struct run_args {
   bool insecure = false, no_tls_resume = false;
   std::string cacert, cert, key, tls_min = "1.2", ciphers, tls13_ciphers;
   std::string save, html, live, interval = "1s";
+  std::string shard, shards, start_at;
   std::vector<CLI::Option*> tls_opts;  // those that need an https URL
   // Which were given.
   CLI::Option *requests_opt, *concurrency_opt, *rps_opt, *duration_opt, *body_file_opt;
   CLI::Option *rate_opt, *stages_opt, *workers_opt, *max_workers_opt, *idle_opt;
   CLI::Option *http_opt, *streams_opt, *window_opt;
-  CLI::Option* interval_opt;
+  CLI::Option *interval_opt, *shard_opt, *shards_opt, *start_at_opt;
 };
 
 struct report_args {
   std::vector<std::string> files, thresholds;
   std::string output = "text", out;
-  bool compare = false;
+  bool compare = false, partial = false;
 };
 
 struct serve_args {
@@ -414,6 +423,21 @@ void declare_results(CLI::App& app, run_args& a) {
     app.get_option(name)->type_name(type);
 }
 
+void declare_scale_out(CLI::App& app, run_args& a) {
+  a.shard_opt = app.add_option("--shard", a.shard,
+                               "Run shard I of N (from 0) of the run: its share of -n, -c and the "
+                               "schedule [default: from mpirun, srun or a Kubernetes Indexed Job]")
+                    ->type_name("I/N");
+  a.shards_opt = app.add_option("--shards", a.shards,
+                                "The shard count when JOB_COMPLETION_INDEX gives the index "
+                                "(Kubernetes) [default: $HIT_SHARDS]")
+                     ->type_name("N");
+  a.start_at_opt = app.add_option("--start-at", a.start_at,
+                                  "Wait until this time, then start (RFC 3339 or Unix seconds): "
+                                  "a common start for shards")
+                       ->type_name("TIME");
+}
+
 void declare_report(CLI::App& report, report_args& a) {
   report.add_option("files", a.files, "Results files (hit --save); several are merged")
       ->type_name("FILE...");
@@ -423,6 +447,8 @@ void declare_report(CLI::App& report, report_args& a) {
   report.add_option("--out", a.out, "Write the report to this file instead of standard output")
       ->type_name("FILE");
   report.add_flag("--compare", a.compare, "Two files, A B: side by side, with the differences");
+  report.add_flag("--partial", a.partial,
+                  "Merge the shards given although some are missing (named in the report)");
   report
       .add_option("--threshold", a.thresholds,
                   "Judge the (merged) results, e.g. 'p99<250ms' (repeatable; exit 3 if one fails)")
@@ -450,12 +476,64 @@ void validate_results(const run_args& a, run_options& r) {
       bad("--interval wants a duration from 10ms to 1h, got " + echo(a.interval));
   }
   r.interval_given = a.interval_opt->count() > 0;
-  for (const auto& [file, option] :
-       {std::pair{&a.save, "--save"}, std::pair{&a.html, "--html"}, std::pair{&a.live, "--live"}})
-    if (!file->empty()) check_writable(*file, option);
-  r.save_file = a.save;
-  r.html_file = a.html;
-  r.live_file = a.live;
+  for (const auto& [given, option, file] :
+       {std::tuple{&a.save, "--save", &r.save_file}, std::tuple{&a.html, "--html", &r.html_file},
+        std::tuple{&a.live, "--live", &r.live_file}}) {
+    if (given->empty()) continue;
+    if (*given == "-" && std::string_view(option) == "--save") {
+      *file = "-";  // standard output
+      continue;
+    }
+    // Shards on one machine, or on a shared volume, would overwrite each other's file.
+    if (r.shard.sharded() && given->find("{shard}") == std::string::npos)
+      bad(std::string(option) + " " + echo(*given) + " would be written by each of the " +
+          std::to_string(r.shard.count) + " shards: put {shard} in it (e.g. 'run-{shard}.json')" +
+          (std::string_view(option) == "--save" ? ", or --save - for standard output" : ""));
+    *file = expand_shard(*given, r.shard);
+    check_writable(*file, option);
+  }
+}
+
+// --shard, --shards and the engines' variables; --start-at. Before validate_results, which
+// names files by shard.
+void validate_shard(const run_args& a, run_options& r, const environment& env) {
+  const auto given = [](const CLI::Option* o, const std::string& v) {
+    return o->count() > 0 ? std::optional<std::string>(v) : std::nullopt;
+  };
+  auto s = detect_shard(given(a.shard_opt, a.shard), given(a.shards_opt, a.shards), env);
+  if (!s) bad(s.error());
+  r.shard = std::move(*s);
+  if (a.start_at_opt->count() > 0) {
+    auto t = parse_start_time(a.start_at);
+    if (!t) bad(t.error());
+    if (*t - std::chrono::system_clock::now() > std::chrono::hours(24))
+      bad("--start-at " + echo(a.start_at) +
+          " is more than a day from now: a typo, or a clock far off? (Unix seconds are UTC)");
+    r.start_at = *t;
+  }
+}
+
+// The shard's share of the one-machine run, once every count is known: -n dealt round-robin
+// (request k to shard k mod N, as the engine deals a schedule), -c and the pool's bounds floor
+// or ceiling. The rate and the schedule stay whole: the engine strides through them.
+void take_share(run_options& r) {
+  const auto& s = r.shard;
+  if (!s.sharded()) return;
+  const std::string who = "shard " + std::to_string(s.index) + " of " + std::to_string(s.count);
+  const auto at_least = [&](const std::string& option, std::uint64_t total, const char* what) {
+    if (share_of(total, s) == 0)
+      bad(option + " " + std::to_string(total) + " leaves " + who + " " + what + ": use " + option +
+          " " + std::to_string(s.count) + " or more");
+    return share_of(total, s);
+  };
+  if (r.requests > 0) r.requests = at_least("-n", r.requests, "nothing to send");
+  if (r.open_model) {
+    r.max_workers =
+        static_cast<unsigned>(at_least("--max-workers", r.max_workers, "without a connection"));
+    r.workers = static_cast<unsigned>(share_of(r.workers, s));
+  } else {
+    r.concurrency = static_cast<unsigned>(at_least("-c", r.concurrency, "without a connection"));
+  }
 }
 
 report_options validate_report(const report_args& a) {
@@ -475,6 +553,8 @@ report_options validate_report(const report_args& a) {
   }
   r.compare = a.compare;
   if (r.compare && r.files.size() != 2) bad("--compare takes exactly two results files, A and B");
+  if (r.compare && a.partial) bad("--partial goes with a merge, not --compare");
+  r.partial = a.partial;
   r.out_file = a.out;
   if (!a.out.empty()) check_writable(a.out, "--out");
   for (const auto& text : a.thresholds) {
@@ -645,7 +725,7 @@ void validate_http(const run_args& a, run_options& r) {
     bad("--no-keepalive is HTTP/1.1's: an HTTP/2 connection carries many requests");
 }
 
-run_options validate_run(const run_args& a) {
+run_options validate_run(const run_args& a, const environment& env) {
   run_options r;
   if (a.url.empty()) bad("missing URL: try 'hit http://127.0.0.1:8080/' (see --help)");
   auto u = http::parse_url(a.url);
@@ -680,6 +760,7 @@ run_options validate_run(const run_args& a) {
   }
   validate_request(a, r);
   validate_http(a, r);
+  validate_shard(a, r, env);
   validate_results(a, r);
   if (a.output == "text") {
     r.output = output_format::text;
@@ -696,6 +777,7 @@ run_options validate_run(const run_args& a) {
   if (a.abort_on_threshold && r.thresholds.empty())
     bad("--abort-on-threshold needs at least one --threshold");
   r.abort_on_threshold = a.abort_on_threshold;
+  take_share(r);
   return r;
 }
 
@@ -741,7 +823,7 @@ serve_options validate_serve(const serve_args& a) {
 
 }  // namespace
 
-parsed parse_command_line(int argc, const char* const* argv) {
+parsed parse_command_line(int argc, const char* const* argv, const environment& env) {
   parsed out;
   CLI::App app("hit: send HTTP requests to a URL under load and report what happened.", "hit");
   app.footer(examples);
@@ -750,6 +832,7 @@ parsed parse_command_line(int argc, const char* const* argv) {
   run_args run;
   declare_run(app, run);
   declare_results(app, run);
+  declare_scale_out(app, run);
   serve_args serve_a;
   auto* serve = app.add_subcommand("serve", "Run the embedded test server (for demos and tests)");
   declare_serve(*serve, serve_a);
@@ -777,7 +860,7 @@ parsed parse_command_line(int argc, const char* const* argv) {
       out.report = validate_report(report_a);
       out.what = parsed::action::report;
     } else {
-      out.run = validate_run(run);
+      out.run = validate_run(run, env);
       out.what = parsed::action::run;
     }
   } catch (const CLI::CallForHelp&) {

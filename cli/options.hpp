@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <optional>
 #include <string>
 #include <utility>
@@ -15,6 +16,7 @@
 #include "hit/http/server.hpp"
 #include "hit/http/tls.hpp"
 #include "hit/http/url.hpp"
+#include "shard.hpp"
 #include "threshold.hpp"
 
 namespace hit::cli {
@@ -72,6 +74,13 @@ struct run_options {
   }
   std::vector<threshold> thresholds;  // --threshold, in the order given
   bool abort_on_threshold = false;    // --abort-on-threshold
+  // Scale-out (docs/distributed.md): this process's shard. `requests`, `concurrency`, `workers`
+  // and `max_workers` above are already its share; `rps` and `schedule` stay the whole run's
+  // (the engine takes every shard.count-th request of them). File names have {shard} expanded.
+  shard_id shard;
+  std::optional<std::chrono::system_clock::time_point> start_at;  // --start-at
+  // --save -: the results file goes to standard output, and the report to standard error.
+  [[nodiscard]] bool save_to_stdout() const { return save_file == "-"; }
 };
 
 enum class report_format { text, json, csv, html };
@@ -83,6 +92,7 @@ struct report_options {
   std::string out_file;               // --out; empty: standard output
   bool compare = false;               // --compare A B
   std::vector<threshold> thresholds;  // --threshold: judged on the merged results
+  bool partial = false;               // --partial: merge the shards given, some missing
 };
 
 struct serve_options {
@@ -107,7 +117,8 @@ struct parsed {
 };
 
 // Parses argv. Never throws, never exits, prints nothing. Messages are one line, with what the
-// user typed quoted and its control bytes escaped.
-parsed parse_command_line(int argc, const char* const* argv);
+// user typed quoted and its control bytes escaped. `env` is where a run finds the shard
+// identity an engine (MPI, Slurm, Kubernetes) gave it (see detect_shard).
+parsed parse_command_line(int argc, const char* const* argv, const environment& env = ::getenv);
 
 }  // namespace hit::cli

@@ -44,6 +44,18 @@ json config_rows(const run_record& r) {
   row("Timeout", d(o.timeout));
   row("Threads", std::to_string(o.threads));
   if (r.parts > 1) row("Merged", fmt::format("{} results files", r.parts));
+  const auto& sh = r.shards;
+  if (sh.sharded() && sh.present.size() == 1)
+    row("Shard", fmt::format("{} of {} (from {})", sh.present.front(), sh.count, o.shard.source));
+  if (sh.sharded() && sh.present.size() > 1)
+    row("Shards",
+        fmt::format("{} of {} merged{}", sh.present.size(), sh.count,
+                    sh.missing().empty() ? std::string()
+                                         : " (partial: missing " + index_list(sh.missing()) + ")"));
+  for (const auto& [index, late] : sh.late)
+    row("Late start",
+        fmt::format("{}{} after --start-at",
+                    sh.sharded() ? fmt::format("shard {}: ", index) : std::string(), d(late)));
   if (r.interrupted) row("Interrupted", "yes: partial results");
   if (r.summary.timeline.enabled())
     row("Interval", d(r.summary.timeline.width()) +
@@ -129,8 +141,8 @@ json breakdown(const stats::summary& s) {
 
 json run_model(const run_record& r, const json& thresholds) {
   const auto& s = r.summary;
-  const auto report =
-      json_report(s, {r.options, r.interrupted, r.stopped_by_threshold, r.scheduled_rate});
+  const auto report = json_report(
+      s, {r.options, r.interrupted, r.stopped_by_threshold, r.scheduled_rate, &r.shards});
   json m = {
       {"label", r.label},
       {"start_unix_s", std::chrono::duration<double>(r.start.time_since_epoch()).count()},

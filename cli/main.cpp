@@ -98,22 +98,42 @@ result<void> ensure_fd_limit(unsigned connections, unsigned threads, const std::
   return {};
 }
 
-// Writes the report; fails when stdout cannot take it (a full disk, a closed descriptor).
-result<void> write_report(const std::string& text) {
-  std::cout << text;
-  std::cout.flush();
-  if (!std::cout) return failure{"cannot write the report to standard output"};
+// Writes the report to standard output, or to standard error when the results file takes
+// standard output (--save -); fails when it cannot take it (a full disk, a closed descriptor).
+result<void> write_report(const std::string& text, bool to_stderr) {
+  std::ostream& out = to_stderr ? std::cerr : std::cout;
+  out << text;
+  out.flush();
+  if (!out)
+    return failure{std::string("cannot write the report to standard ") +
+                   (to_stderr ? "error" : "output")};
   return {};
+}
+
+// --start-at: waits for the common start, taking Ctrl-C meanwhile; false when interrupted.
+bool wait_for_start(const cli::run_options& o, const sigset_t& signals) {
+  if (!o.start_at) return true;
+  const auto left = [&] { return *o.start_at - std::chrono::system_clock::now(); };
+  if (left() > 1s && isatty(STDERR_FILENO) == 1)
+    std::fprintf(
+        stderr, "hit: waiting %s for --start-at\n",
+        stats::format_duration_ns(static_cast<double>(std::chrono::nanoseconds(left()).count()))
+            .c_str());
+  for (auto l = left(); l > 0ns; l = left())
+    if (wait_signal(signals, std::min<std::chrono::nanoseconds>(l, 200ms))) return false;
+  return true;
 }
 
 void show_progress(const http::progress& p, const cli::run_options& o) {
   const double secs = std::chrono::duration<double>(p.elapsed).count();
   const double rate = secs > 0 ? static_cast<double>(p.done) / secs : 0;
   std::string eta;
-  if (o.schedule && o.schedule->total() && rate > 0 && p.done < *o.schedule->total()) {
+  const auto scheduled = o.schedule && o.schedule->total()
+                             ? std::optional(cli::share_of(*o.schedule->total(), o.shard))
+                             : std::nullopt;
+  if (scheduled && rate > 0 && p.done < *scheduled) {
     const double left =
-        std::max(0.0, static_cast<double>(*o.schedule->total()) - static_cast<double>(p.done)) /
-        rate;
+        std::max(0.0, static_cast<double>(*scheduled) - static_cast<double>(p.done)) / rate;
     eta = fmt::format("  ETA {}", stats::format_duration_ns(left * 1e9));
   }
   if (o.requests > 0 && rate > 0 && p.done < o.requests) {
@@ -134,7 +154,8 @@ void show_progress(const http::progress& p, const cli::run_options& o) {
 // --save and --html: the run as a results file, and as an HTML page.
 // The summary moves into the record and back: its timeline may be large, so it is not copied.
 result<void> keep_results(stats::summary& s, const cli::run_options& o,
-                          std::chrono::system_clock::time_point start, bool interrupted,
+                          std::chrono::system_clock::time_point start,
+                          std::optional<std::chrono::nanoseconds> start_late, bool interrupted,
                           bool stopped_by_threshold,
                           const std::vector<cli::threshold_result>& verdicts) {
   if (o.save_file.empty() && o.html_file.empty()) return {};
@@ -147,6 +168,8 @@ result<void> keep_results(stats::summary& s, const cli::run_options& o,
     ~give_back() { to = std::move(from); }
   } back{s, r.summary};
   r.start = start;
+  r.start_late = start_late;
+  r.shards = cli::own_shards(o, start_late);
   r.interrupted = interrupted;
   r.stopped_by_threshold = stopped_by_threshold;
   r.scheduled_rate = cli::scheduled_rate(r.summary, {o, interrupted});
@@ -167,7 +190,8 @@ result<void> keep_results(stats::summary& s, const cli::run_options& o,
 // it. (-z with -n may end before -n: fewer requests stay within the bounds already_lost uses.)
 std::optional<std::uint64_t> most_requests(const cli::run_options& o) {
   if (o.requests > 0) return o.requests;
-  if (o.open_model && o.schedule) return o.schedule->total();
+  if (o.open_model && o.schedule && o.schedule->total())
+    return cli::share_of(*o.schedule->total(), o.shard);  // this shard's share
   return std::nullopt;
 }
 
@@ -224,6 +248,8 @@ int run(cli::run_options o) {
   cfg.connections = o.concurrency;
   cfg.threads = o.threads;
   cfg.timeout = o.timeout;
+  cfg.shard_index = o.shard.index;
+  cfg.shard_count = o.shard.count;
   if (o.rps > 0) cfg.rate = flow::rate_schedule::constant(o.rps);
   if (o.open_model) {
     cfg.model = http::load_model::open;
@@ -272,7 +298,22 @@ int run(cli::run_options o) {
       if (live_terminal) std::fprintf(stderr, "%s%s\n", "\r\033[2K", cli::interval_line(v).c_str());
     }
   };
+  if (!wait_for_start(o, signals)) {
+    std::fprintf(stderr, "hit: interrupted before --start-at: nothing was sent\n");
+    return cli::exit_interrupted;
+  }
   test.start();
+  std::optional<std::chrono::nanoseconds> start_late;
+  if (o.start_at) {
+    start_late = std::max(std::chrono::nanoseconds(0), test.started_at() - *o.start_at);
+    if (*start_late > cli::late_start)
+      std::fprintf(
+          stderr, "hit: %sstarted %s after --start-at (clocks out of sync, or a slow start)\n",
+          o.shard.sharded() ? fmt::format("shard {} of {} ", o.shard.index, o.shard.count).c_str()
+                            : "",
+          stats::format_duration_ns(static_cast<double>(start_late->count())).c_str());
+  }
+  const cli::shard_set shards = cli::own_shards(o, start_late);
   bool interrupted = false;
   std::optional<std::size_t> stopped_by;  // the threshold that stopped the run
   std::chrono::steady_clock::time_point first_signal;
@@ -313,7 +354,7 @@ int run(cli::run_options o) {
 
   auto verdicts = cli::evaluate(o.thresholds, s);
   if (stopped_by) verdicts[*stopped_by].stopped_run = true;
-  const cli::run_context ctx{o, interrupted, stopped_by.has_value()};
+  const cli::run_context ctx{o, interrupted, stopped_by.has_value(), std::nullopt, &shards};
   std::string report;
   if (o.output == cli::output_format::json) {
     nlohmann::json j = cli::json_report(s, ctx);
@@ -325,13 +366,13 @@ int run(cli::run_options o) {
     report = cli::text_report(s, ctx);
     if (!verdicts.empty()) report += "\n" + cli::threshold_table(verdicts);
   }
-  const auto written = write_report(report);
+  const auto written = write_report(report, o.save_to_stdout());
   if (!written) {
     std::fprintf(stderr, "hit: %s\n", written.error().c_str());
     return cli::exit_failure;
   }
-  if (auto kept =
-          keep_results(s, o, test.started_at(), interrupted, stopped_by.has_value(), verdicts);
+  if (auto kept = keep_results(s, o, test.started_at(), start_late, interrupted,
+                               stopped_by.has_value(), verdicts);
       !kept) {
     std::fprintf(stderr, "hit: %s\n", kept.error().c_str());
     return cli::exit_failure;

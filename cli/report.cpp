@@ -131,13 +131,60 @@ bool paced(const run_options& o) {
 double scheduled_rate(const stats::summary& s, const run_context& ctx) {
   if (ctx.scheduled_rate) return *ctx.scheduled_rate;
   const auto& o = ctx.options;
+  const double shards = o.shard.count;
   if (o.open_model && o.schedule) {
-    if (s.last_send.count() <= 0) return o.schedule->rate_at(std::chrono::nanoseconds(0));
+    if (s.last_send.count() <= 0) return o.schedule->rate_at(std::chrono::nanoseconds(0)) / shards;
     return static_cast<double>(o.schedule->count_before(s.last_send) - 1) /
-           std::chrono::duration<double>(s.last_send).count();
+           std::chrono::duration<double>(s.last_send).count() / shards;
   }
-  return o.rps;
+  return o.rps / shards;
 }
+
+namespace {
+
+// "shard 2 started 3.1s after --start-at" (or "started ..." alone, unsharded).
+std::string late_text(const shard_set& sh) {
+  std::string out;
+  for (const auto& [index, late] : sh.late)
+    out += fmt::format("{}{}started {} after --start-at", out.empty() ? "" : "; ",
+                       sh.sharded() ? fmt::format("shard {} ", index) : std::string(),
+                       format_duration_ns(static_cast<double>(late.count())));
+  return out;
+}
+
+// The Shard(s) and late-start lines of the text report.
+void shard_lines(std::string& out, const run_context& ctx) {
+  if (ctx.shards == nullptr) return;
+  const auto& sh = *ctx.shards;
+  if (sh.sharded() && sh.present.size() == 1) {
+    out += fmt::format("  Shard:         {} of {} (from {}; hit report merges the shards)\n",
+                       sh.present.front(), sh.count, ctx.options.shard.source);
+  } else if (sh.sharded()) {
+    const auto missing = sh.missing();
+    out +=
+        fmt::format("  Shards:        {} of {} merged{}\n", sh.present.size(), sh.count,
+                    missing.empty() ? std::string()
+                                    : fmt::format(" (partial: missing {})", index_list(missing)));
+  }
+  if (!sh.late.empty())
+    out +=
+        fmt::format("  Late start:    {} (clocks out of sync, or a slow start)\n", late_text(sh));
+}
+
+nlohmann::json shards_json(const run_context& ctx) {
+  const auto& sh = *ctx.shards;
+  nlohmann::json late = nlohmann::json::array();
+  for (const auto& [index, d] : sh.late)
+    late.push_back({{"shard", index}, {"late_s", std::chrono::duration<double>(d).count()}});
+  if (sh.present.size() == 1)
+    return {{"index", sh.present.front()},
+            {"count", sh.count},
+            {"source", ctx.options.shard.source},
+            {"late", late}};
+  return {{"count", sh.count}, {"present", sh.present}, {"missing", sh.missing()}, {"late", late}};
+}
+
+}  // namespace
 
 std::string latency_histogram(const stats::histogram& h, int rows, int width) {
   std::string out;
@@ -175,6 +222,7 @@ std::string text_report(const stats::summary& s, const run_context& ctx) {
                                          ? " (stopped: a threshold failed; partial results)"
                                          : "");
   out += fmt::format("  Target:        {} {}\n", o.request.method, o.url_text);
+  shard_lines(out, ctx);
   out += fmt::format("  Requests:      {}\n", s.requests);
   out += fmt::format("  Success ratio: {:.2f}% ({} with 2xx/3xx)\n", s.success_ratio() * 100,
                      s.successes);
@@ -282,6 +330,10 @@ nlohmann::json json_report(const stats::summary& s, const run_context& ctx) {
   j["target"] = o.url_text;
   j["method"] = o.request.method;
   j["interrupted"] = ctx.interrupted;
+  // Only for shards and --start-at: a report without them keeps the schema it always had.
+  if (ctx.shards != nullptr && (ctx.shards->sharded() || ctx.options.start_at)) {
+    j[ctx.shards->present.size() == 1 ? "shard" : "shards"] = shards_json(ctx);
+  }
   // Only with thresholds, beside their array (main.cpp adds it): a report without them keeps
   // the schema it always had.
   if (!o.thresholds.empty()) j["stopped_by_threshold"] = ctx.stopped_by_threshold;

@@ -17,9 +17,12 @@ struct run_context {
   // From a results file: the schedule's average rate as the run computed it (the file keeps no
   // schedule object; merged shards add theirs up).
   std::optional<double> scheduled_rate = std::nullopt;
+  // Sharded or --start-at runs: the shards behind the results, and which started late.
+  const shard_set* shards = nullptr;
 };
 
-// Paced runs: the schedule's average rate over the part of the run that sent requests.
+// Paced runs: the schedule's average rate over the part of the run that sent requests (this
+// shard's share of it, for a shard).
 double scheduled_rate(const stats::summary& s, const run_context& ctx);
 
 std::string text_report(const stats::summary& s, const run_context& ctx);

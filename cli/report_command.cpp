@@ -32,7 +32,7 @@ std::string utc(std::chrono::system_clock::time_point t) {
 std::string results_header(const run_record& r, const std::vector<std::string>& files);
 
 run_context context_of(const run_record& r) {
-  return {r.options, r.interrupted, r.stopped_by_threshold, r.scheduled_rate};
+  return {r.options, r.interrupted, r.stopped_by_threshold, r.scheduled_rate, &r.shards};
 }
 
 std::string full_text(const run_record& r, const std::vector<std::string>& files) {
@@ -232,7 +232,7 @@ int report_command(const report_options& o) {
   std::vector<std::string> files = o.files;
   run_record merged;
   if (!o.compare) {
-    auto m = merge_results(std::move(runs));
+    auto m = merge_results(std::move(runs), o.partial);
     if (!m) {
       std::fprintf(stderr, "hit report: %s\n", m.error().c_str());
       return exit_usage;

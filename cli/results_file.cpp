@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <iterator>
 #include <nlohmann/json.hpp>
 #include <utility>
@@ -388,11 +389,41 @@ std::int64_t unix_ns(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<nanoseconds>(t.time_since_epoch()).count();
 }
 
+std::chrono::system_clock::time_point from_unix_ns(std::int64_t ns) {
+  return std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(nanoseconds(ns)));
+}
+
+// The optional "shard", "start_at_unix_ns" and "start_late_ns".
+void read_shard(const json& j, run_record& r) {
+  auto& o = r.options;
+  if (j.contains("shard")) {
+    const auto& sh = j["shard"];
+    o.shard.count = small(sh, "count", "shard");
+    o.shard.index = small(sh, "index", "shard");
+    o.shard.source = text(sh, "source", "shard");
+    if (o.shard.count < 1 || o.shard.count > max_shards) fail("shard.count", "out of range");
+    if (o.shard.index >= o.shard.count) fail("shard.index", "not below shard.count");
+  }
+  if (j.contains("start_at_unix_ns")) {
+    const auto at = i64(j, "start_at_unix_ns", "file");
+    if (at < 0 || at > max_start_ns) fail("start_at_unix_ns", "out of range");
+    o.start_at = from_unix_ns(at);
+    const auto late = i64(j, "start_late_ns", "file");
+    if (late < 0 || late > max_elapsed_ns) fail("start_late_ns", "out of range");
+    r.start_late = nanoseconds(late);
+  }
+  r.shards = own_shards(o, r.start_late);
+}
+
 }  // namespace
 
 result<void> save_results(const run_record& r, const std::string& path) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) return failure{"cannot write the results file '" + printable(path) + "'"};
+  std::ofstream file;
+  if (path != "-") file.open(path, std::ios::binary | std::ios::trunc);
+  std::ostream& out = path == "-" ? std::cout : file;
+  const std::string name = path == "-" ? "to standard output" : "'" + printable(path) + "'";
+  if (!out) return failure{"cannot write the results file " + name};
   json head = {{"format", "hit-results"},
                {"version", results_version},
                {"generator", std::string("hit ") + HIT_VERSION},
@@ -405,6 +436,15 @@ result<void> save_results(const run_record& r, const std::string& path) {
                  {"max_value_bits", stats::histogram::max_value_bits}}},
                {"config", config_json(r)},
                {"summary", summary_json(r.summary)}};
+  // Optional, so that files without them still read: the shard, and the common start.
+  const auto& o = r.options;
+  if (o.shard.sharded())
+    head["shard"] = {
+        {"index", o.shard.index}, {"count", o.shard.count}, {"source", o.shard.source}};
+  if (o.start_at) {
+    head["start_at_unix_ns"] = unix_ns(*o.start_at);
+    head["start_late_ns"] = r.start_late.value_or(nanoseconds(0)).count();
+  }
   // Everything but the timeline, then the timeline one interval at a time.
   std::string text = head.dump(-1, ' ', false, json::error_handler_t::replace);
   text.pop_back();  // the closing brace
@@ -422,7 +462,7 @@ result<void> save_results(const run_record& r, const std::string& path) {
   }
   out << "}\n";
   out.flush();
-  if (!out) return failure{"cannot write the results file '" + printable(path) + "'"};
+  if (!out) return failure{"cannot write the results file " + name};
   return {};
 }
 
@@ -473,14 +513,14 @@ result<run_record> parse_results(std::string_view text, const std::string& path)
       fail("histogram", "a bucket layout this hit does not read");
     const auto start = i64(j, "start_unix_ns", "file");
     if (start < 0 || start > max_start_ns) fail("start_unix_ns", "out of range");
-    r.start = std::chrono::system_clock::time_point(
-        std::chrono::duration_cast<std::chrono::system_clock::duration>(nanoseconds(start)));
+    r.start = from_unix_ns(start);
     r.interrupted = boolean(j, "interrupted", "file");
     // Optional: a reader of version 1 may meet files written before it was kept.
     if (j.contains("stopped_by_threshold"))
       r.stopped_by_threshold = boolean(j, "stopped_by_threshold", "file");
     r.parts = std::max(1u, small(j, "parts", "file"));
     read_config(field(j, "config", "file"), r);
+    read_shard(j, r);
     read_summary(field(j, "summary", "file"), r.summary);
     if (j.contains("timeline")) read_timeline(j["timeline"], r.summary);
   } catch (const format_error& e) {
@@ -489,8 +529,82 @@ result<run_record> parse_results(std::string_view text, const std::string& path)
   return r;
 }
 
-result<run_record> merge_results(std::vector<run_record> parts) {
+shard_set own_shards(const run_options& o, std::optional<nanoseconds> start_late) {
+  shard_set s;
+  s.count = o.shard.count;
+  s.present = {o.shard.index};
+  if (start_late && *start_late > late_start) s.late.emplace_back(o.shard.index, *start_late);
+  return s;
+}
+
+namespace {
+
+// What two shards of one run agree on; the first that differs, named, or nullopt.
+std::optional<std::string> differs(const run_options& a, const run_options& b) {
+  if (a.url_text != b.url_text) return "URLs";
+  if (a.request.method != b.request.method) return "methods";
+  if (a.open_model != b.open_model || a.schedule_text != b.schedule_text || a.rps != b.rps)
+    return "rates";
+  if (a.duration != b.duration) return "durations (-z)";
+  if (a.start_at != b.start_at) return "start times (--start-at)";
+  return std::nullopt;
+}
+
+// The shards behind `parts`: of one run, each once, all there unless `partial`.
+result<shard_set> merge_shards(const std::vector<run_record>& parts, bool partial) {
+  const auto& first = parts.front();
+  const auto name = [](const run_record& r) { return fmt::format("'{}'", printable(r.label)); };
+  shard_set out;
+  out.count = first.shards.count;
+  std::vector<std::pair<unsigned, const run_record*>> seen;
+  for (const auto& p : parts) {
+    if (p.shards.count != out.count) {
+      const auto what = [](const run_record& r) {
+        return r.shards.sharded() ? fmt::format("one of {} shards", r.shards.count)
+                                  : std::string("not a shard");
+      };
+      return failure{fmt::format("{} is {} and {} is {}: merge the files of one run", name(first),
+                                 what(first), name(p), what(p))};
+    }
+    if (!out.sharded()) continue;
+    if (const auto d = differs(first.options, p.options))
+      return failure{fmt::format("{} and {} are shards of different runs: their {} differ",
+                                 name(first), name(p), *d)};
+    for (const auto i : p.shards.present) seen.emplace_back(i, &p);
+    out.late.insert(out.late.end(), p.shards.late.begin(), p.shards.late.end());
+  }
+  if (!out.sharded()) {
+    out.present = {0};
+    for (const auto& p : parts)
+      out.late.insert(out.late.end(), p.shards.late.begin(), p.shards.late.end());
+    return out;
+  }
+  std::stable_sort(seen.begin(), seen.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (std::size_t k = 0; k < seen.size(); ++k) {
+    if (k > 0 && seen[k].first == seen[k - 1].first)
+      return failure{
+          fmt::format("shard {} of {} is given twice ({} and {}): its requests would "
+                      "count twice",
+                      seen[k].first, out.count, name(*seen[k - 1].second), name(*seen[k].second))};
+    out.present.push_back(seen[k].first);
+  }
+  std::sort(out.late.begin(), out.late.end());
+  if (const auto missing = out.missing(); !missing.empty() && !partial)
+    return failure{fmt::format(
+        "shard{} {} of {} {} missing: give every shard's results file, or --partial to report "
+        "on the {} given",
+        missing.size() > 1 ? "s" : "", index_list(missing), out.count,
+        missing.size() > 1 ? "are" : "is", parts.size())};
+  return out;
+}
+
+}  // namespace
+
+result<run_record> merge_results(std::vector<run_record> parts, bool partial) {
   if (parts.empty()) return failure{"no results to merge"};
+  auto shards = merge_shards(parts, partial);
+  if (!shards) return failure{shards.error()};
   auto earliest = parts.front().start;
   for (const auto& p : parts) earliest = std::min(earliest, p.start);
   // Every part moves to the earliest start: its intervals by its offset in whole intervals,
@@ -530,7 +644,13 @@ result<run_record> merge_results(std::vector<run_record> parts) {
     out.summary.merge(p.summary);
     auto& o = out.options;
     o.concurrency += p.options.concurrency;
-    o.rps += p.options.rps;
+    // Shards ran shares of one run: their -n shares add up to its -n, and each kept its whole
+    // rate. Separate runs merged add their rates.
+    if (shards->sharded()) {
+      o.requests += p.options.requests;
+    } else {
+      o.rps += p.options.rps;
+    }
     o.workers += p.options.workers;
     o.max_workers += p.options.max_workers;
     out.scheduled_rate += p.scheduled_rate;
@@ -542,6 +662,7 @@ result<run_record> merge_results(std::vector<run_record> parts) {
   if (parts.size() > 1 && out.summary.timeline.enabled() && aligned_end != span)
     out.summary.timeline.set_end(aligned_end);
   out.start = earliest;
+  out.shards = std::move(*shards);
   return out;
 }
 

@@ -35,7 +35,14 @@ struct run_record {
   double scheduled_rate = 0;
   std::string label;   // the file name (or "this run")
   unsigned parts = 1;  // results merged into this one
+  // --start-at: how long after it this process started (nullopt without --start-at).
+  std::optional<std::chrono::nanoseconds> start_late;
+  // The shards behind these results: this one (options.shard), or those merged.
+  shard_set shards;
 };
+
+// The shard set of one process's results: its shard, and whether it started late.
+shard_set own_shards(const run_options& o, std::optional<std::chrono::nanoseconds> start_late);
 
 // Writes `r` to `path` (replacing it). Fails with one line naming the file.
 result<void> save_results(const run_record& r, const std::string& path);
@@ -52,6 +59,10 @@ result<run_record> parse_results(std::string_view text, const std::string& path)
 // intervals move by its start's offset from the earliest, rounded to whole intervals). The
 // configuration is the first's, with connections and rates added up. Fails when the timelines
 // cannot align (widths that are not power-of-two multiples of each other).
-result<run_record> merge_results(std::vector<run_record> parts);
+//
+// Shards of one run (docs/distributed.md) must all say the same run (shard count, URL, method,
+// schedule, rate, duration, --start-at); a shard given twice fails, and so does a missing one
+// unless `partial`. Their -n shares add up to the run's; their rate is the run's already.
+result<run_record> merge_results(std::vector<run_record> parts, bool partial = false);
 
 }  // namespace hit::cli

@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -366,17 +367,21 @@ int run(cli::run_options o) {
     report = cli::text_report(s, ctx);
     if (!verdicts.empty()) report += "\n" + cli::threshold_table(verdicts);
   }
+  const auto keep = [&] {
+    return keep_results(s, o, test.started_at(), start_late, interrupted, stopped_by.has_value(),
+                        verdicts);
+  };
+  // With --save - the results file is the run's output and the report goes to stderr: the file
+  // first, so that a report stderr cannot take does not lose it.
+  std::optional<result<void>> kept;
+  if (o.save_to_stdout()) kept = keep();
   const auto written = write_report(report, o.save_to_stdout());
-  if (!written) {
-    std::fprintf(stderr, "hit: %s\n", written.error().c_str());
-    return cli::exit_failure;
-  }
-  if (auto kept = keep_results(s, o, test.started_at(), start_late, interrupted,
-                               stopped_by.has_value(), verdicts);
-      !kept) {
-    std::fprintf(stderr, "hit: %s\n", kept.error().c_str());
-    return cli::exit_failure;
-  }
+  if (!kept) kept = keep();
+  for (const auto* r : std::array<const result<void>*, 2>{&written, &*kept})
+    if (!*r) {
+      std::fprintf(stderr, "hit: %s\n", r->error().c_str());
+      return cli::exit_failure;
+    }
   if (interrupted) return cli::exit_interrupted;
   // Every request failed in TLS (the handshake, or the server's refusal right after it): the
   // run could not be done; say why.

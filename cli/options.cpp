@@ -485,10 +485,14 @@ void validate_results(const run_args& a, run_options& r) {
       continue;
     }
     // Shards on one machine, or on a shared volume, would overwrite each other's file.
-    if (r.shard.sharded() && given->find("{shard}") == std::string::npos)
+    if (r.shard.sharded() && given->find("{shard}") == std::string::npos) {
+      const std::string_view o(option);
       bad(std::string(option) + " " + echo(*given) + " would be written by each of the " +
-          std::to_string(r.shard.count) + " shards: put {shard} in it (e.g. 'run-{shard}.json')" +
-          (std::string_view(option) == "--save" ? ", or --save - for standard output" : ""));
+          std::to_string(r.shard.count) + " shards: put {shard} in it (e.g. '" +
+          (o == "--save"   ? "run-{shard}.json', or --save - for standard output)"
+           : o == "--html" ? "report-{shard}.html')"
+                           : "live-{shard}.ndjson')"));
+    }
     *file = expand_shard(*given, r.shard);
     check_writable(*file, option);
   }
@@ -506,34 +510,58 @@ void validate_shard(const run_args& a, run_options& r, const environment& env) {
   if (a.start_at_opt->count() > 0) {
     auto t = parse_start_time(a.start_at);
     if (!t) bad(t.error());
-    if (*t - std::chrono::system_clock::now() > std::chrono::hours(24))
-      bad("--start-at " + echo(a.start_at) +
-          " is more than a day from now: a typo, or a clock far off? (Unix seconds are UTC)");
+    const auto from_now = *t - std::chrono::system_clock::now();
+    if (from_now > std::chrono::hours(24) || from_now < -std::chrono::hours(24))
+      bad("--start-at " + echo(a.start_at) + " is more than a day " +
+          (from_now.count() > 0 ? "ahead" : "ago") +
+          ": a typo, or a clock far off? (Unix seconds and Z times are UTC)");
     r.start_at = *t;
   }
 }
 
-// The shard's share of the one-machine run, once every count is known: -n dealt round-robin
-// (request k to shard k mod N, as the engine deals a schedule), -c and the pool's bounds floor
-// or ceiling. The rate and the schedule stay whole: the engine strides through them.
+// The shard's share of the one-machine run, once every count is known. -c and the pool's bounds
+// split floor or ceiling. A paced run's -n is dealt round-robin, as the engine deals the schedule
+// (request k to shard k mod N); an unpaced run's -n follows the connections, as the engine splits
+// it over its loops, so that no shard runs longer than the others. The rate and the schedule
+// stay whole: the engine strides through them.
 void take_share(run_options& r) {
   const auto& s = r.shard;
   if (!s.sharded()) return;
-  const std::string who = "shard " + std::to_string(s.index) + " of " + std::to_string(s.count);
-  const auto at_least = [&](const std::string& option, std::uint64_t total, const char* what) {
-    if (share_of(total, s) == 0)
-      bad(option + " " + std::to_string(total) + " leaves " + who + " " + what + ": use " + option +
-          " " + std::to_string(s.count) + " or more");
+  const std::string n = std::to_string(s.count);
+  const auto none_left = [&](const std::string& option, std::uint64_t total, const char* what) {
+    bad(option + " " + std::to_string(total) + " leaves shard " + std::to_string(s.index) + " of " +
+        n + " " + what + ": use " + option + " " + n + " or more");
+  };
+  const auto at_least_one = [&](const std::string& option, std::uint64_t total, const char* what) {
+    if (share_of(total, s) == 0) none_left(option, total, what);
     return share_of(total, s);
   };
-  if (r.requests > 0) r.requests = at_least("-n", r.requests, "nothing to send");
   if (r.open_model) {
+    if (r.requests > 0) r.requests = at_least_one("-n", r.requests, "nothing to send");
     r.max_workers =
-        static_cast<unsigned>(at_least("--max-workers", r.max_workers, "without a connection"));
+        static_cast<unsigned>(at_least_one("--max-workers", r.max_workers, "without a connection"));
     r.workers = static_cast<unsigned>(share_of(r.workers, s));
-  } else {
-    r.concurrency = static_cast<unsigned>(at_least("-c", r.concurrency, "without a connection"));
+    return;
   }
+  const unsigned c = r.concurrency;
+  // Each shard paces an equal part of the schedule, so each needs as many connections (the
+  // engine's rule for its loops, one level up).
+  if (r.rps > 0 && c % s.count != 0)
+    bad("-c " + std::to_string(c) + " does not split evenly over " + n +
+        " shards with --rps (each paces an equal part of the schedule on its connections): use "
+        "a multiple of " +
+        n);
+  const auto mine = static_cast<unsigned>(at_least_one("-c", c, "without a connection"));
+  if (r.requests > 0 && r.rps > 0) {
+    r.requests = at_least_one("-n", r.requests, "nothing to send");
+  } else if (r.requests > 0) {
+    const std::uint64_t before =
+        std::uint64_t{s.index} * (c / s.count) + std::min(s.index, c % s.count);
+    const auto total = r.requests;
+    r.requests = proportional_share(total, before, before + mine, c);
+    if (r.requests == 0) none_left("-n", total, "nothing to send");
+  }
+  r.concurrency = mine;
 }
 
 report_options validate_report(const report_args& a) {

@@ -330,9 +330,14 @@ nlohmann::json json_report(const stats::summary& s, const run_context& ctx) {
   j["target"] = o.url_text;
   j["method"] = o.request.method;
   j["interrupted"] = ctx.interrupted;
-  // Only for shards and --start-at: a report without them keeps the schema it always had.
-  if (ctx.shards != nullptr && (ctx.shards->sharded() || ctx.options.start_at)) {
+  // Only for shards, and late starts: a report without them keeps the schema it always had.
+  if (ctx.shards != nullptr && ctx.shards->sharded()) {
     j[ctx.shards->present.size() == 1 ? "shard" : "shards"] = shards_json(ctx);
+  } else if (ctx.shards != nullptr && !ctx.shards->late.empty()) {
+    double late = 0;
+    for (const auto& l : ctx.shards->late)
+      late = std::max(late, std::chrono::duration<double>(l.second).count());
+    j["start_late_s"] = late;  // after --start-at (the latest, of merged runs)
   }
   // Only with thresholds, beside their array (main.cpp adds it): a report without them keeps
   // the schema it always had.

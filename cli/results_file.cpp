@@ -410,7 +410,7 @@ void read_shard(const json& j, run_record& r) {
     if (at < 0 || at > max_start_ns) fail("start_at_unix_ns", "out of range");
     o.start_at = from_unix_ns(at);
     const auto late = i64(j, "start_late_ns", "file");
-    if (late < 0 || late > max_elapsed_ns) fail("start_late_ns", "out of range");
+    if (late < 0 || late > max_start_ns) fail("start_late_ns", "out of range");
     r.start_late = nanoseconds(late);
   }
   r.shards = own_shards(o, r.start_late);
@@ -425,7 +425,7 @@ result<void> save_results(const run_record& r, const std::string& path) {
   const std::string name = path == "-" ? "to standard output" : "'" + printable(path) + "'";
   if (!out) return failure{"cannot write the results file " + name};
   json head = {{"format", "hit-results"},
-               {"version", results_version},
+               {"version", r.options.shard.sharded() ? results_version : 1},
                {"generator", std::string("hit ") + HIT_VERSION},
                {"start_unix_ns", unix_ns(r.start)},
                {"interrupted", r.interrupted},

@@ -1,6 +1,6 @@
 #pragma once
 // Results files (`hit --save FILE`, read by `hit report`): a run's complete, exactly mergeable
-// record. JSON, versioned ("format": "hit-results", "version": 1), documented field by field in
+// record. JSON, versioned ("format": "hit-results", "version": 1, or 2 for a shard), documented in
 // docs/results.md: the run's configuration, its wall-clock start, every counter, every
 // histogram at full resolution (sparse: only non-empty buckets), and the timeline.
 //
@@ -21,7 +21,11 @@
 
 namespace hit::cli {
 
-inline constexpr int results_version = 1;
+// The newest format this hit reads and writes. Version 2 is a shard's file: its "shard" field
+// changes how files merge (a reader of version 1 would add up the shards' rates and skip the
+// shard checks), so only a shard's file is written as version 2; every other file stays
+// version 1, which every reader reads.
+inline constexpr int results_version = 2;
 
 // One run as a file keeps it: what was asked (as run_options fields the report reads), when,
 // and what happened.

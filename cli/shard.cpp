@@ -30,14 +30,20 @@ struct engine {
   const char* name;   // for messages
   const char* index;  // its variables
   const char* count;
+  // Whether one variable without the other is an error, or means the process was not started
+  // as one of the engine's tasks.
+  bool both_or_error;
 };
 
 // In order of precedence: mpirun inside a Slurm allocation sets both Open MPI's variables and
 // (from the allocation) Slurm's; the process's rank among mpirun's is the one that counts.
+// Slurm's count is the job step's (SLURM_STEP_NUM_TASKS, set by srun): a batch script, and every
+// command it runs outside srun, has SLURM_PROCID=0 and the allocation's SLURM_NTASKS too, and
+// would otherwise run a quarter of the load as "shard 0 of 4".
 constexpr std::array<engine, 3> engines{{
-    {"Open MPI", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"},
-    {"PMI", "PMI_RANK", "PMI_SIZE"},
-    {"Slurm", "SLURM_PROCID", "SLURM_NTASKS"},
+    {"Open MPI", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", true},
+    {"PMI", "PMI_RANK", "PMI_SIZE", true},
+    {"Slurm", "SLURM_PROCID", "SLURM_STEP_NUM_TASKS", false},
 }};
 
 result<unsigned> count_from(std::string_view text, const std::string& where) {
@@ -105,6 +111,7 @@ result<shard_id> detect_shard(const std::optional<std::string>& shard_text,
     const auto index = get(e.index);
     const auto size = get(e.count);
     if (!index && !size) continue;
+    if ((!index || !size) && !e.both_or_error) continue;
     if (!index || !size)
       return failure{fmt::format("{} is set but {} is not: cannot tell this {} process's shard",
                                  index ? e.index : e.count, index ? e.count : e.index, e.name)};
@@ -121,6 +128,7 @@ result<shard_id> detect_shard(const std::optional<std::string>& shard_text,
           "--shards N or HIT_SHARDS=N (the Job's completions), or --shard 0/1 to run unsharded"};
     return make(*k8s, *count, "Kubernetes", "JOB_COMPLETION_INDEX");
   }
+  if (count == 1u) return shard_id{};  // one shard of one: unsharded
   if (count)
     return failure{fmt::format(
         "{} {} needs each process's index: --shard I/{}, or start hit under mpirun, srun or a "

@@ -49,6 +49,15 @@ constexpr std::uint64_t share_of(std::uint64_t total, const shard_id& s) noexcep
   return total / s.count + (s.index < total % s.count ? 1 : 0);
 }
 
+// The part of `total` items that goes with weights [from, to) of `of` when the items are split
+// in proportion to the weights (connections): floor(total * to / of) - floor(total * from / of),
+// computed without overflow. The parts of consecutive ranges add up to `total`.
+constexpr std::uint64_t proportional_share(std::uint64_t total, std::uint64_t from,
+                                           std::uint64_t to, std::uint64_t of) noexcept {
+  const auto upto = [&](std::uint64_t k) { return total / of * k + total % of * k / of; };
+  return upto(to) - upto(from);
+}
+
 // `path` with every "{shard}" replaced by the shard's index.
 std::string expand_shard(std::string_view path, const shard_id& s);
 
@@ -62,9 +71,8 @@ inline constexpr std::chrono::seconds late_start{1};
 
 // What a report says about the shards behind it: one process's, or a merge's.
 struct shard_set {
-  unsigned count = 1;                // N: the run's shards
-  std::vector<unsigned> present;     // the indices these results hold, ascending
-  std::vector<unsigned> duplicated;  // indices given more than once (a merge refuses them)
+  unsigned count = 1;             // N: the run's shards
+  std::vector<unsigned> present;  // the indices these results hold, ascending
   // Shards that started more than `late_start` after --start-at, with how late.
   std::vector<std::pair<unsigned, std::chrono::nanoseconds>> late;
   [[nodiscard]] std::vector<unsigned> missing() const;

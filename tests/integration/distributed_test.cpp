@@ -26,16 +26,8 @@ namespace {
 constexpr unsigned shards = 4;
 constexpr const char* mpirun = "/usr/bin/mpirun";
 
-struct temp_dir {
-  std::filesystem::path path;
-  temp_dir()
-      : path(std::filesystem::temp_directory_path() /
-             ("hit_distributed_test_" + std::to_string(::getpid()) + "_" +
-              ::testing::UnitTest::GetInstance()->current_test_info()->name())) {
-    std::filesystem::create_directories(path);
-  }
-  ~temp_dir() { std::filesystem::remove_all(path); }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
+struct temp_dir : hit::test::temp_dir {
+  temp_dir() : hit::test::temp_dir("hit_distributed_test_") {}
 };
 
 // A common start a few seconds ahead (Unix seconds): time for every process to be ready.
@@ -66,6 +58,14 @@ std::vector<std::string> shard_files(const temp_dir& d) {
   std::vector<std::string> files;
   for (unsigned i = 0; i < shards; ++i) files.push_back(d / ("run-" + std::to_string(i) + ".json"));
   return files;
+}
+
+// Starts the command `argv_of(i)` for every shard i at once; each must exit 0.
+template <class Argv>
+void start_each_shard(Argv argv_of) {
+  std::vector<hit::test::child> children;
+  for (unsigned i = 0; i < shards; ++i) children.push_back(spawn(argv_of(i)));
+  hit::test::expect_all_succeed(std::move(children), 60s);
 }
 
 // What every way of starting the shards must give: checked on their results files.
@@ -136,16 +136,11 @@ TEST(distributed, shard_options_start_the_shards) {
   server s({"--threads", "1"});
   temp_dir d;
   const auto at = start_in(2s);
-  std::vector<hit::test::child> children;
-  for (unsigned i = 0; i < shards; ++i) {
+  start_each_shard([&](unsigned i) {
     auto args = run_args(at, d / "run-{shard}.json", s.url());
     args.insert(args.begin(), {HIT_EXE, "--shard", std::to_string(i) + "/4"});
-    children.push_back(spawn(args));
-  }
-  for (auto& c : children) {
-    const auto r = finish(c, 60s, [](auto) {});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-  }
+    return args;
+  });
   expect_one_run(d, "--shard");
 
   // A missing shard is refused unless --partial, and then named; a duplicate is refused.
@@ -169,18 +164,13 @@ TEST(distributed, a_kubernetes_indexed_job_starts_the_shards) {
   server s({"--threads", "1"});
   temp_dir d;
   const auto at = start_in(2s);
-  std::vector<hit::test::child> children;
-  for (unsigned i = 0; i < shards; ++i) {
+  start_each_shard([&](unsigned i) {
     // As the Job's pods get them: the index from Kubernetes, the count from the manifest.
     const auto cmd = "JOB_COMPLETION_INDEX=" + std::to_string(i) + " HIT_SHARDS=4 exec " +
                      std::string(HIT_EXE) +
                      shell_quote(run_args(at, d / "run-{shard}.json", s.url()));
-    children.push_back(spawn({"/bin/bash", "-c", cmd}));
-  }
-  for (auto& c : children) {
-    const auto r = finish(c, 60s, [](auto) {});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-  }
+    return std::vector<std::string>{"/bin/bash", "-c", cmd};
+  });
   expect_one_run(d, "Kubernetes");
 }
 
@@ -193,7 +183,7 @@ TEST(distributed, save_to_standard_output) {
   EXPECT_NE(r.err.find("Shard:         1 of 2"), std::string::npos) << r.err;
   const auto parsed = hit::cli::parse_results(r.out, "stdout");
   ASSERT_TRUE(parsed) << parsed.error();
-  EXPECT_EQ(parsed->summary.requests, 20u);  // 41 over 2 shards: 21 and 20
+  EXPECT_EQ(parsed->summary.requests, 21u);  // 41 with the connections, 1 each: 20 and 21
   EXPECT_EQ(parsed->options.shard.index, 1u);
 }
 
@@ -230,10 +220,7 @@ json run_shards(const temp_dir& d, unsigned n, const std::vector<std::string>& a
     a.insert(a.end(), args.begin(), args.end());
     children.push_back(spawn(a));
   }
-  for (auto& c : children) {
-    const auto r = finish(c, 60s, [](auto) {});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-  }
+  hit::test::expect_all_succeed(std::move(children), 60s);
   std::vector<std::string> files;
   for (unsigned i = 0; i < n; ++i) files.push_back(d / ("run-" + std::to_string(i) + ".json"));
   files.insert(files.end(), {"-o", "json"});
@@ -274,4 +261,39 @@ TEST(distributed, stages_split_exactly) {
   const auto j = run_shards(d, 4, {"--stages", "1s:400,1s:0", s.url()});
   EXPECT_EQ(j["requests"], 400);
   EXPECT_EQ(j["not_sent"], 0);
+}
+
+// An unsharded run keeps the report and results file it always had (no shard fields, format
+// version 1, which older hit reads); a shard's file is version 2 (its "shard" field changes how
+// files merge, which an older reader would get wrong).
+TEST(distributed, an_unsharded_run_keeps_its_schema) {
+  server s({"--threads", "1"});
+  temp_dir d;
+  const auto r = run_hit({"-n", "10", "-c", "1", "-o", "json", "--start-at", start_in(0ms),
+                          "--save", d / "one.json", s.url()},
+                         30s);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = json::parse(r.out);
+  for (const char* key : {"shard", "shards", "start_late_s"}) EXPECT_FALSE(j.contains(key)) << key;
+  const auto file = json::parse(std::ifstream(d / "one.json"));
+  EXPECT_EQ(file["version"], 1);
+  EXPECT_FALSE(file.contains("shard"));
+  ASSERT_EQ(
+      run_hit({"--shard", "0/2", "-n", "10", "-c", "2", "--save", d / "s-{shard}.json", s.url()},
+              30s)
+          .exit_code,
+      0);
+  EXPECT_EQ(json::parse(std::ifstream(d / "s-0.json"))["version"], 2);
+}
+
+// With --save - the results file is the output: a report that stderr cannot take (a full disk)
+// is exit 1, but the file is still written.
+TEST(distributed, save_to_standard_output_survives_a_full_stderr) {
+  server s({"--threads", "1"});
+  const auto r = hit::test::run_hit_in_shell(
+      "", "2>/dev/full", {"--shard", "0/2", "-n", "10", "-c", "2", "--save", "-", s.url()}, 30s);
+  EXPECT_EQ(r.exit_code, 1);
+  const auto parsed = hit::cli::parse_results(r.out, "stdout");
+  ASSERT_TRUE(parsed) << parsed.error();
+  EXPECT_EQ(parsed->summary.requests, 5u);
 }

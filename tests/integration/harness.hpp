@@ -13,6 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -122,6 +124,29 @@ inline result run_hit_and_signal(std::vector<std::string> args, int sig,
     }
     sent = true;
   });
+}
+
+// A directory for a test's files, named after the running test, removed with them.
+struct temp_dir {
+  std::filesystem::path path;
+  explicit temp_dir(const std::string& prefix)
+      : path(std::filesystem::temp_directory_path() /
+             (prefix + std::to_string(::getpid()) + "_" +
+              ::testing::UnitTest::GetInstance()->current_test_info()->name())) {
+    std::filesystem::create_directories(path);
+  }
+  ~temp_dir() { std::filesystem::remove_all(path); }
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  std::string operator/(const std::string& name) const { return (path / name).string(); }
+};
+
+// Waits for every child (each bounded by `deadline`); each must exit 0.
+inline void expect_all_succeed(std::vector<child> children, std::chrono::milliseconds deadline) {
+  for (auto& c : children) {
+    const auto r = finish(c, deadline, [](auto) {});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+  }
 }
 
 // A file of `mib` MiB of `fill` in the test's temporary directory, removed when destroyed.

@@ -18,17 +18,8 @@ using json = nlohmann::json;
 
 namespace {
 
-// A directory for the test's files, removed with them.
-struct temp_dir {
-  std::filesystem::path path;
-  temp_dir()
-      : path(std::filesystem::temp_directory_path() /
-             ("hit_results_test_" + std::to_string(::getpid()) + "_" +
-              ::testing::UnitTest::GetInstance()->current_test_info()->name())) {
-    std::filesystem::create_directories(path);
-  }
-  ~temp_dir() { std::filesystem::remove_all(path); }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
+struct temp_dir : hit::test::temp_dir {
+  temp_dir() : hit::test::temp_dir("hit_results_test_") {}
 };
 
 json report_json(std::vector<std::string> args) {

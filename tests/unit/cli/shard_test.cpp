@@ -55,7 +55,7 @@ TEST(shard, every_engine_is_detected) {
   const std::vector<engine_case> cases = {
       {{{"OMPI_COMM_WORLD_RANK", "2"}, {"OMPI_COMM_WORLD_SIZE", "4"}}, "Open MPI"},
       {{{"PMI_RANK", "2"}, {"PMI_SIZE", "4"}}, "PMI"},
-      {{{"SLURM_PROCID", "2"}, {"SLURM_NTASKS", "4"}}, "Slurm"},
+      {{{"SLURM_PROCID", "2"}, {"SLURM_STEP_NUM_TASKS", "4"}, {"SLURM_NTASKS", "8"}}, "Slurm"},
       {{{"JOB_COMPLETION_INDEX", "2"}, {"HIT_SHARDS", "4"}}, "Kubernetes"},
   };
   for (const auto& c : cases) {
@@ -76,7 +76,7 @@ TEST(shard, the_option_wins_and_mpi_wins_over_slurm) {
   const fake_env both{{{"OMPI_COMM_WORLD_RANK", "1"},
                        {"OMPI_COMM_WORLD_SIZE", "3"},
                        {"SLURM_PROCID", "0"},
-                       {"SLURM_NTASKS", "1"}}};
+                       {"SLURM_STEP_NUM_TASKS", "1"}}};
   const auto mpi = detect(both);
   ASSERT_TRUE(mpi) << mpi.error();
   EXPECT_EQ(mpi->source, "Open MPI");
@@ -86,6 +86,23 @@ TEST(shard, the_option_wins_and_mpi_wins_over_slurm) {
   EXPECT_EQ(opt->source, "--shard");
   EXPECT_EQ(opt->index, 4u);
   EXPECT_EQ(opt->count, 5u);
+}
+
+// What is not a shard of a run: a Slurm batch script (and what it runs outside srun) has the
+// allocation's SLURM_PROCID=0 and SLURM_NTASKS, not a job step's count; an salloc shell has
+// SLURM_NTASKS alone; one shard of one is the whole run.
+TEST(shard, a_slurm_allocation_outside_srun_and_one_shard_are_unsharded) {
+  for (const auto& vars : std::vector<std::map<std::string, std::string>>{
+           {{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "4"}},
+           {{"SLURM_NTASKS", "4"}},
+           {{"HIT_SHARDS", "1"}}}) {
+    const auto s = detect({vars});
+    ASSERT_TRUE(s) << s.error();
+    EXPECT_FALSE(s->sharded()) << s->source;
+  }
+  const auto one = detect({}, std::nullopt, "1");
+  ASSERT_TRUE(one) << one.error();
+  EXPECT_FALSE(one->sharded());
 }
 
 TEST(shard, bad_identities_are_one_line_errors) {
@@ -98,7 +115,7 @@ TEST(shard, bad_identities_are_one_line_errors) {
       {detect({}, "0/4", "3"), "disagrees"},
       {detect({{{"OMPI_COMM_WORLD_RANK", "4"}, {"OMPI_COMM_WORLD_SIZE", "4"}}}), "outside"},
       {detect({{{"OMPI_COMM_WORLD_RANK", "1"}}}), "OMPI_COMM_WORLD_SIZE is not"},
-      {detect({{{"SLURM_PROCID", "x"}, {"SLURM_NTASKS", "4"}}}), "whole number"},
+      {detect({{{"SLURM_PROCID", "x"}, {"SLURM_STEP_NUM_TASKS", "4"}}}), "whole number"},
       {detect({{{"PMI_RANK", "0"}, {"PMI_SIZE", "2"}}}, std::nullopt, "3"), "disagrees"},
       {detect({{{"JOB_COMPLETION_INDEX", "1"}}}), "not the shard count"},
       {detect({{{"JOB_COMPLETION_INDEX", "4"}, {"HIT_SHARDS", "4"}}}), "outside"},
@@ -153,6 +170,14 @@ TEST(shard, start_times_in_rfc3339_and_unix_seconds) {
   const auto lower = hit::cli::parse_start_time("2026-11-24 09:00:00-01:00");
   ASSERT_TRUE(lower) << lower.error();
   EXPECT_EQ(*lower, *t);
+  // A leap second is the next minute's first; digits past nanoseconds are dropped; z and -00:00
+  // are UTC.
+  const auto leap = hit::cli::parse_start_time("2026-11-24T09:59:60z");
+  ASSERT_TRUE(leap) << leap.error();
+  EXPECT_EQ(*leap, *t);
+  const auto fine = hit::cli::parse_start_time("2026-11-24T10:00:00.1234567899-00:00");
+  ASSERT_TRUE(fine) << fine.error();
+  EXPECT_EQ(*fine - *t, std::chrono::nanoseconds(123456789));
   const auto secs = hit::cli::parse_start_time("1795514400.5");
   ASSERT_TRUE(secs) << secs.error();
   EXPECT_DOUBLE_EQ(unix_s(*secs), 1795514400.5);
@@ -182,12 +207,18 @@ TEST(shard, index_lists_are_ranges) {
 // rate stays whole (the engine strides through it).
 TEST(shard, options_take_this_shards_share) {
   const fake_env mpi3{{{"OMPI_COMM_WORLD_RANK", "2"}, {"OMPI_COMM_WORLD_SIZE", "3"}}};
-  auto p = parse({"-n", "1000", "-c", "10", "--rps", "300", "http://h/"}, mpi3);
+  // Paced: -n round-robin, as the schedule.
+  auto p = parse({"-n", "1000", "-c", "9", "--rps", "300", "http://h/"}, mpi3);
   ASSERT_EQ(p.what, hit::cli::parsed::action::run) << p.message;
-  EXPECT_EQ(p.run.requests, 333u);   // 1000 = 334 + 333 + 333
-  EXPECT_EQ(p.run.concurrency, 3u);  // 10 = 4 + 3 + 3
+  EXPECT_EQ(p.run.requests, 333u);  // 1000 = 334 + 333 + 333
+  EXPECT_EQ(p.run.concurrency, 3u);
   EXPECT_EQ(p.run.rps, 300.0);
   EXPECT_EQ(p.run.shard.index, 2u);
+  // Unpaced: -n with the connections (10 = 4 + 3 + 3), so that no shard runs longer.
+  p = parse({"-n", "1000", "-c", "10", "http://h/"}, mpi3);
+  ASSERT_EQ(p.what, hit::cli::parsed::action::run) << p.message;
+  EXPECT_EQ(p.run.requests, 300u);
+  EXPECT_EQ(p.run.concurrency, 3u);
   p = parse({"--rate", "100", "-z", "1s", "--workers", "7", "--max-workers", "20", "http://h/"},
             mpi3);
   ASSERT_EQ(p.what, hit::cli::parsed::action::run) << p.message;
@@ -210,13 +241,21 @@ TEST(shard, options_refuse_what_shards_cannot_do) {
   const fake_env none;
   const std::vector<std::pair<std::vector<const char*>, std::string>> cases = {
       {{"--shard", "3/4", "-c", "3", "http://h/"}, "-c 3 leaves shard 3 of 4 without"},
-      {{"--shard", "3/4", "-n", "3", "http://h/"}, "-n 3 leaves shard 3 of 4 nothing"},
+      // Unpaced, -n follows the connections (13, 13, 12, 12 of the default 50): shard 0's
+      // part of 3 is floor(3 * 13 / 50) = 0.
+      {{"--shard", "0/4", "-n", "3", "http://h/"}, "-n 3 leaves shard 0 of 4 nothing"},
+      {{"--shard", "3/4", "-n", "3", "--rps", "10", "-c", "4", "http://h/"},
+       "-n 3 leaves shard 3 of 4 nothing"},
       {{"--shard", "3/4", "--rate", "10", "-z", "1s", "--max-workers", "2", "http://h/"},
        "--max-workers 2 leaves"},
       {{"--shard", "1/2", "--save", "run.json", "http://h/"}, "put {shard} in it"},
       {{"--shard", "1/2", "--html", "r.html", "http://h/"}, "put {shard} in it"},
       {{"--start-at", "soon", "http://h/"}, "--start-at wants"},
-      {{"--start-at", "4000000000", "http://h/"}, "more than a day"},
+      {{"--start-at", "4000000000", "http://h/"}, "more than a day ahead"},
+      {{"--start-at", "1000000000", "http://h/"}, "more than a day ago"},
+      {{"--shard", "1/4", "-c", "10", "--rps", "100", "http://h/"},
+       "-c 10 does not split evenly over 4 shards with --rps"},
+      {{"--shard", "1/2", "--live", "l.ndjson", "http://h/"}, "'live-{shard}.ndjson'"},
   };
   for (const auto& [args, words] : cases) {
     const auto p = parse(args, none);

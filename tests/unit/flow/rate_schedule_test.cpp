@@ -74,9 +74,10 @@ TEST(pacer, strided_pacers_together_follow_the_global_schedule) {
   EXPECT_EQ(a.next_index(), 30u);
 }
 
-// The engine's scale-out layout: loop i of shard s of N (T loops each) starts at s + N*i with a
-// stride of N*T. Over a finite schedule, the N*T pacers take every item exactly once, and the
-// due times they yield are the global schedule's.
+// The layout the engine gives its loops when a run is sharded (event_loop.cpp): loop i of shard
+// s of N (T loops each) starts at s + N*i with a stride of N*T. Over a finite schedule, the N*T
+// pacers take every item exactly once, each shard the items k mod N of its own. (That the engine
+// uses this layout the shards' merged totals and durations check: distributed_test.)
 TEST(pacer, shards_of_loops_together_take_every_item_once) {
   const auto s = rate_schedule::stages(0, {{1s, 700.0}, {1s, 300.0}});
   constexpr std::uint64_t shards = 3, loops = 2;
@@ -85,10 +86,9 @@ TEST(pacer, shards_of_loops_together_take_every_item_once) {
     for (std::uint64_t i = 0; i < loops; ++i) {
       pacer p(s, shard + shards * i, shards * loops);
       EXPECT_EQ(p.stride(), shards * loops);
-      for (auto k = p.next_index(); auto due = p.take(); k = p.next_index()) {
+      for (auto k = p.next_index(); p.take(); k = p.next_index()) {
         ASSERT_LT(k, taken.size());
         EXPECT_EQ(k % shards, shard);
-        EXPECT_EQ(due, s.due(k));
         ++taken[k];
       }
     }

@@ -111,6 +111,12 @@ result<void> write_report(const std::string& text, bool to_stderr) {
   return {};
 }
 
+// Where the run connected: HOST:PORT of the URL, or of --connect-to.
+std::string destination(const cli::run_options& o) {
+  return o.connect_host.empty() ? cli::host_port(o.target.host, o.target.port)
+                                : cli::host_port(o.connect_host, o.connect_port);
+}
+
 // --start-at: waits for the common start, taking Ctrl-C meanwhile; false when interrupted.
 bool wait_for_start(const cli::run_options& o, const sigset_t& signals) {
   if (!o.start_at) return true;
@@ -236,6 +242,10 @@ int run(cli::run_options o) {
   }
   http::load_config cfg;
   cfg.target = o.target;
+  cfg.connect_host = o.connect_host;
+  cfg.connect_port = o.connect_port;
+  cfg.family = o.family;
+  cfg.local_address = o.local_address;
   // The body moves into the engine, held once; the report needs only the rest.
   cfg.request = std::move(o.request);
   o.request = {cfg.request.method, cfg.request.headers, {}, cfg.request.keepalive};
@@ -387,8 +397,7 @@ int run(cli::run_options o) {
   // run could not be done; say why.
   if (s.requests > 0 && s.error_count(stats::error_kind::tls) == s.requests) {
     const auto f = test.first_tls_failure();
-    std::fprintf(stderr, "hit: TLS handshake with %s:%s failed: %s%s%s%s\n",
-                 printable(o.target.host).c_str(), o.target.port.c_str(),
+    std::fprintf(stderr, "hit: TLS handshake with %s failed: %s%s%s%s\n", destination(o).c_str(),
                  printable(f.reason).c_str(), f.hint.empty() ? "" : " (", f.hint.c_str(),
                  f.hint.empty() ? "" : ")");
     return cli::exit_failure;
@@ -399,14 +408,14 @@ int run(cli::run_options o) {
       s.error_count(stats::error_kind::closed) + s.error_count(stats::error_kind::malformed) ==
           s.requests) {
     std::fprintf(stderr,
-                 "hit: no HTTP/2 response from %s:%s: --h2 on an http:// URL is h2c with prior "
+                 "hit: no HTTP/2 response from %s: --h2 on an http:// URL is h2c with prior "
                  "knowledge, which the server does not seem to speak\n",
-                 printable(o.target.host).c_str(), o.target.port.c_str());
+                 destination(o).c_str());
     return cli::exit_failure;
   }
   if (s.requests > 0 && s.error_count(stats::error_kind::refused) == s.requests) {
-    std::fprintf(stderr, "hit: every connection to %s:%s was refused: is the server running?\n",
-                 o.target.host.c_str(), o.target.port.c_str());
+    std::fprintf(stderr, "hit: every connection to %s was refused: is the server running?\n",
+                 destination(o).c_str());
     return cli::exit_failure;
   }
   // After 1 (the run could not be done) and 130 (interrupted): those say more about the run

@@ -296,12 +296,15 @@ struct run_args {
   std::string cacert, cert, key, tls_min = "1.2", ciphers, tls13_ciphers;
   std::string save, html, live, interval = "1s";
   std::string shard, shards, start_at;
+  std::string connect_to, host, local_address;
+  bool ipv4 = false, ipv6 = false;
   std::vector<CLI::Option*> tls_opts;  // those that need an https URL
   // Which were given.
   CLI::Option *requests_opt, *concurrency_opt, *rps_opt, *duration_opt, *body_file_opt;
   CLI::Option *rate_opt, *stages_opt, *workers_opt, *max_workers_opt, *idle_opt;
   CLI::Option *http_opt, *streams_opt, *window_opt;
   CLI::Option *interval_opt, *shard_opt, *shards_opt, *start_at_opt;
+  CLI::Option *connect_to_opt, *host_opt, *local_address_opt;
 };
 
 struct report_args {
@@ -423,6 +426,23 @@ void declare_results(CLI::App& app, run_args& a) {
     app.get_option(name)->type_name(type);
 }
 
+void declare_transport(CLI::App& app, run_args& a) {
+  a.connect_to_opt =
+      app.add_option("--connect-to", a.connect_to,
+                     "Connect to this address instead of the URL's host and port; the URL still "
+                     "gives the Host header and the TLS name")
+          ->type_name("HOST:PORT");
+  a.host_opt = app.add_option("--host", a.host,
+                              "The Host header (HTTP/2 :authority) and the TLS name (SNI, and the "
+                              "certificate's) instead of the URL's")
+                   ->type_name("NAME[:PORT]");
+  app.add_flag("-4", a.ipv4, "Connect to IPv4 addresses only");
+  app.add_flag("-6", a.ipv6, "Connect to IPv6 addresses only");
+  a.local_address_opt =
+      app.add_option("--local-address", a.local_address, "Connect from this IP address")
+          ->type_name("IP");
+}
+
 void declare_scale_out(CLI::App& app, run_args& a) {
   a.shard_opt = app.add_option("--shard", a.shard,
                                "Run shard I of N (from 0) of the run: its share of -n, -c and the "
@@ -495,6 +515,52 @@ void validate_results(const run_args& a, run_options& r) {
     }
     *file = expand_shard(*given, r.shard);
     check_writable(*file, option);
+  }
+}
+
+// "HOST:PORT" or "[V6]:PORT" (the port optional unless `port_required`), checked as a URL's
+// authority is: its host and port.
+std::pair<std::string, std::string> host_port_arg(const std::string& text,
+                                                  const std::string& option, bool port_required) {
+  const bool has_port =
+      !text.empty() && (text.front() == '[' ? text.find("]:") != std::string::npos
+                                            : text.find(':') != std::string::npos);
+  auto u = http::parse_url("http://" + text + "/");
+  if (!u || u->target != "/" || (port_required && !has_port))
+    bad(option + " wants " + (port_required ? "HOST:PORT" : "NAME[:PORT]") +
+        " (e.g. 10.0.0.5:8080, [::1]:8443" + (port_required ? "" : ", api.example.test") +
+        "), got " + echo(text));
+  return {u->host, u->port};
+}
+
+// --connect-to, --host, -4/-6, --local-address.
+void validate_transport(const run_args& a, run_options& r) {
+  if (a.connect_to_opt->count() > 0)
+    std::tie(r.connect_host, r.connect_port) = host_port_arg(a.connect_to, "--connect-to", true);
+  if (a.host_opt->count() > 0) {
+    r.tls.server_name = host_port_arg(a.host, "--host", false).first;
+    const auto is_host = [](const std::string& name) {
+      return name.size() == 4 && std::equal(name.begin(), name.end(), "host", [](char c, char h) {
+               return std::tolower(static_cast<unsigned char>(c)) == h;
+             });
+    };
+    for (const auto& [name, value] : r.request.headers)
+      if (is_host(name))
+        bad("--host and -H " + echo(name + ": " + value) + " both set the Host header: use one");
+    r.request.headers.emplace_back("Host", a.host);
+  }
+  if (a.ipv4 && a.ipv6) bad("-4 and -6 exclude each other: give one, or neither for both");
+  r.family = a.ipv4 ? http::ip_family::v4 : a.ipv6 ? http::ip_family::v6 : http::ip_family::any;
+  if (a.local_address_opt->count() > 0) {
+    boost::system::error_code ec;
+    const auto local = boost::asio::ip::make_address(a.local_address, ec);
+    if (ec)
+      bad("--local-address wants an IP address (e.g. 127.0.0.2 or ::1), got " +
+          echo(a.local_address));
+    if ((a.ipv4 && !local.is_v4()) || (a.ipv6 && !local.is_v6()))
+      bad("--local-address " + echo(a.local_address) + " is not of the family " +
+          (a.ipv4 ? "-4" : "-6") + " asks for");
+    r.local_address = local.to_string();
   }
 }
 
@@ -787,6 +853,7 @@ run_options validate_run(const run_args& a, const environment& env) {
       if (o->count() > 0) bad(o->get_name() + " goes with --rate or --stages (the open model)");
   }
   validate_request(a, r);
+  validate_transport(a, r);
   validate_http(a, r);
   validate_shard(a, r, env);
   validate_results(a, r);
@@ -861,6 +928,7 @@ parsed parse_command_line(int argc, const char* const* argv, const environment& 
   declare_run(app, run);
   declare_results(app, run);
   declare_scale_out(app, run);
+  declare_transport(app, run);
   serve_args serve_a;
   auto* serve = app.add_subcommand("serve", "Run the embedded test server (for demos and tests)");
   declare_serve(*serve, serve_a);

@@ -12,6 +12,7 @@
 
 #include "hit/flow/rate_schedule.hpp"
 #include "hit/http/http_version.hpp"
+#include "hit/http/load_test.hpp"
 #include "hit/http/request.hpp"
 #include "hit/http/server.hpp"
 #include "hit/http/tls.hpp"
@@ -41,7 +42,11 @@ struct run_options {
   std::string url_text;
   http::url target;
   http::request_spec request;
-  http::tls_options tls;                                  // https only
+  http::tls_options tls;  // https only
+  // Transport (--connect-to, -4/-6, --local-address; --host is a Host header and tls.server_name).
+  std::string connect_host, connect_port;  // empty: the URL's
+  http::ip_family family = http::ip_family::any;
+  std::string local_address;                              // an IP literal; empty: the kernel picks
   http::http_version http = http::http_version::http1_1;  // --h2, --http
   unsigned streams = 1;                                   // --streams (HTTP/2)
   unsigned window_bits = 30;                              // --window-bits (HTTP/2)

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "hit/printable.hpp"
 #include "hit/stats/duration.hpp"
 
 namespace hit::cli {
@@ -128,6 +129,11 @@ bool paced(const run_options& o) {
 
 }  // namespace
 
+std::string host_port(std::string_view host, std::string_view port) {
+  return host.find(':') == std::string_view::npos ? fmt::format("{}:{}", printable(host), port)
+                                                  : fmt::format("[{}]:{}", printable(host), port);
+}
+
 double scheduled_rate(const stats::summary& s, const run_context& ctx) {
   if (ctx.scheduled_rate) return *ctx.scheduled_rate;
   const auto& o = ctx.options;
@@ -222,6 +228,9 @@ std::string text_report(const stats::summary& s, const run_context& ctx) {
                                          ? " (stopped: a threshold failed; partial results)"
                                          : "");
   out += fmt::format("  Target:        {} {}\n", o.request.method, o.url_text);
+  if (!o.connect_host.empty())
+    out += fmt::format("  Connected to:  {} (--connect-to)\n",
+                       host_port(o.connect_host, o.connect_port));
   shard_lines(out, ctx);
   out += fmt::format("  Requests:      {}\n", s.requests);
   out += fmt::format("  Success ratio: {:.2f}% ({} with 2xx/3xx)\n", s.success_ratio() * 100,
@@ -328,6 +337,7 @@ nlohmann::json json_report(const stats::summary& s, const run_context& ctx) {
   const auto& o = ctx.options;
   nlohmann::json j;
   j["target"] = o.url_text;
+  if (!o.connect_host.empty()) j["connect_to"] = host_port(o.connect_host, o.connect_port);
   j["method"] = o.request.method;
   j["interrupted"] = ctx.interrupted;
   // Only for shards, and late starts: a report without them keeps the schema it always had.

@@ -4,6 +4,7 @@
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "hit/stats/summary.hpp"
 #include "options.hpp"
@@ -20,6 +21,9 @@ struct run_context {
   // Sharded or --start-at runs: the shards behind the results, and which started late.
   const shard_set* shards = nullptr;
 };
+
+// "HOST:PORT", or "[V6]:PORT" for an IPv6 address, printable.
+std::string host_port(std::string_view host, std::string_view port);
 
 // Paced runs: the schedule's average rate over the part of the run that sent requests (this
 // shard's share of it, for a shard).

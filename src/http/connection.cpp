@@ -9,7 +9,10 @@
 // nothing; three clock reads; counter updates in the loop's own summary. No allocation
 // (handler_memory), no lock (UNSAFE concurrency hint), no per-request timer (the loop's sweep).
 
+#include <netinet/in.h>
+
 #include <boost/asio/bind_allocator.hpp>
+#include <boost/asio/post.hpp>
 
 #include "detail/classify.hpp"
 #include "detail/event_loop.hpp"
@@ -18,7 +21,7 @@ namespace hit::http::detail {
 
 connection::connection(event_loop& l)
     : loop_(l),
-      transport_(l.io.get_executor(), l.tls, l.cfg.target.host, l.sessions),
+      transport_(l.io.get_executor(), l.tls, l.server_name, l.sessions),
       session_(l.request, l.head, l.cfg.http != http_version::http2),
       timer_(l.io.get_executor()) {
   // HTTP/2 always (--h2), or when ALPN may choose it (--http auto over TLS).
@@ -123,9 +126,24 @@ void connection::begin_connect() {
 
 void connection::connect_next() {
   const auto& eps = loop_.endpoints;
+  const auto& to = eps[(loop_.preferred_endpoint + attempt_) % eps.size()];
+  if (loop_.local_address) {
+    // --local-address: bound before the connect, with the port left to the connect
+    // (IP_BIND_ADDRESS_NO_PORT), so that the source ports are not exhausted across all
+    // destinations at once, as a bind to port 0 would.
+    auto& socket = transport_.socket();
+    boost::system::error_code ec;
+    socket.open(to.protocol(), ec);
+#ifdef IP_BIND_ADDRESS_NO_PORT
+    const int one = 1;
+    if (!ec)
+      ::setsockopt(socket.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+#endif
+    if (!ec) socket.bind({*loop_.local_address, 0}, ec);
+    if (ec) return asio::post(loop_.io, bind([this, ec] { on_connect(ec); }));
+  }
   transport_.socket().async_connect(
-      eps[(loop_.preferred_endpoint + attempt_) % eps.size()],
-      bind([this](const boost::system::error_code& ec) { on_connect(ec); }));
+      to, bind([this](const boost::system::error_code& ec) { on_connect(ec); }));
 }
 
 void connection::on_connect(const boost::system::error_code& ec) {

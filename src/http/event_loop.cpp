@@ -13,6 +13,8 @@ event_loop::event_loop(const load_config& c, const run_plan& plan, unsigned inde
                        clock::time_point t0, std::uint64_t budget_)
     : cfg(c),
       endpoints(plan.endpoints),
+      local_address(plan.local_address),
+      server_name(plan.server_name),
       request(plan.request),
       head(plan.head),
       tls(plan.tls.get()),

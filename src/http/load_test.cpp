@@ -49,6 +49,7 @@ load_test::load_test(load_config cfg) : impl_(std::make_unique<impl>()) {
     // Never sent as HTTP/1.1: the body is held once.
     if (s.cfg.http == http_version::http2) s.cfg.request.body.clear();
   }
+  s.plan.server_name = s.cfg.tls.server_name.empty() ? s.cfg.target.host : s.cfg.tls.server_name;
   // The body moves into the request's bytes, held once however large.
   s.plan.request = build_request(s.cfg.target, std::move(s.cfg.request));
   s.cfg.request.body.clear();
@@ -74,19 +75,52 @@ load_test::~load_test() {
 }
 
 result<void> load_test::resolve() {
+  namespace ip = boost::asio::ip;
   boost::asio::io_context io;
-  boost::asio::ip::tcp::resolver resolver(io);
   boost::system::error_code ec;
-  const auto& target = impl_->cfg.target;
+  const auto& cfg = impl_->cfg;
+  auto& plan = impl_->plan;
+  plan.local_address.reset();
+  if (!cfg.local_address.empty()) {
+    const auto local = ip::make_address(cfg.local_address, ec);
+    const std::string name = "--local-address '" + printable(cfg.local_address) + "'";
+    if (ec) return failure{name + " is not an IP address"};
+    // Bound once now, so that an address this machine does not have is one line before the
+    // run, not an error on every connect.
+    ip::tcp::socket probe(io);
+    probe.open(local.is_v4() ? ip::tcp::v4() : ip::tcp::v6(), ec);
+    if (!ec) probe.bind({local, 0}, ec);
+    if (ec) return failure{"cannot connect from " + name + ": " + ec.message()};
+    plan.local_address = local;
+  }
+  const bool elsewhere = !cfg.connect_host.empty();
+  const auto& host = elsewhere ? cfg.connect_host : cfg.target.host;
+  const auto& port = elsewhere ? cfg.connect_port : cfg.target.port;
+  ip::tcp::resolver resolver(io);
   const auto t0 = detail::clock::now();
-  auto results = resolver.resolve(target.host, target.port, ec);
+  auto results = resolver.resolve(host, port, ec);
   impl_->dns = detail::clock::now() - t0;
-  const std::string host = "cannot resolve '" + printable(target.host) + "': ";
-  if (ec) return failure{host + ec.message()};
-  auto& endpoints = impl_->plan.endpoints;
+  const std::string what = "'" + printable(host) + "'" + (elsewhere ? " (--connect-to)" : "");
+  if (ec) return failure{"cannot resolve " + what + ": " + ec.message()};
+  auto& endpoints = plan.endpoints;
   endpoints.clear();
-  for (const auto& r : results) endpoints.push_back(r.endpoint());
-  if (endpoints.empty()) return failure{host + "no addresses"};
+  const auto wanted = [&](const ip::address& a) {
+    if (cfg.family == ip_family::v4 && !a.is_v4()) return false;
+    if (cfg.family == ip_family::v6 && !a.is_v6()) return false;
+    return !plan.local_address || plan.local_address->is_v4() == a.is_v4();
+  };
+  for (const auto& r : results)
+    if (wanted(r.endpoint().address())) endpoints.push_back(r.endpoint());
+  if (endpoints.empty() && results.empty())
+    return failure{"cannot resolve " + what + ": no addresses"};
+  if (endpoints.empty()) {
+    const bool v4 = cfg.family == ip_family::v4 ||
+                    (cfg.family == ip_family::any && plan.local_address->is_v4());
+    return failure{what + " has no IPv" + (v4 ? "4" : "6") + " address" +
+                   (cfg.family != ip_family::any
+                        ? (v4 ? " (-4)" : " (-6)")
+                        : " to reach from --local-address '" + printable(cfg.local_address) + "'")};
+  }
   return {};
 }
 

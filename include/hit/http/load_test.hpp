@@ -41,8 +41,18 @@ namespace hit::http {
 // scaling rule, run on the event loops). See docs/open-model.md.
 enum class load_model { closed, open };
 
+// Which addresses of the host to connect to (-4, -6).
+enum class ip_family { any, v4, v6 };
+
 struct load_config {
-  url target;             // where: scheme (http, https), host, port, request target
+  url target;  // where: scheme (http, https), host, port, request target
+  // Where to connect when not the URL's host and port (--connect-to): the URL still gives the
+  // Host header and the TLS name. Empty: the URL's.
+  std::string connect_host;
+  std::string connect_port;
+  ip_family family = ip_family::any;  // only addresses of this family (-4, -6)
+  // Connect from this IP address (--local-address), as a literal; empty: the kernel picks.
+  std::string local_address;
   request_spec request;   // what: method, headers, body (the engine builds the bytes)
   tls_options tls;        // https only
   bool keepalive = true;  // false: every request on a new connection (Connection: close)
@@ -120,8 +130,11 @@ class load_test {
   // before start(), from the owning thread.
   result<void> prepare_tls();
 
-  // Resolves the host once for the whole run (the time it took is the summary's `dns`).
-  // Blocking. Fails with the resolver's message. Call before start(), from the owning thread.
+  // Resolves the host (or connect_host) once for the whole run (the time it took is the
+  // summary's `dns`), keeping the addresses of `family` and of local_address's family, and checks
+  // that local_address can be bound. Blocking. Fails with one line: the resolver's message, no
+  // address of the family, or why the local address cannot be used. Call before start(), from
+  // the owning thread.
   result<void> resolve();
 
   // Starts the event-loop threads and returns. Call once, after a successful resolve(). The

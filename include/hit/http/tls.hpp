@@ -19,6 +19,9 @@ struct tls_options {
   std::string ciphers;        // TLS 1.2 cipher list (OpenSSL syntax); empty: OpenSSL's default
   std::string tls13_ciphers;  // TLS 1.3 cipher suites; empty: OpenSSL's default
   bool resume = true;         // false: every handshake is a full one (--no-tls-resume)
+  // The name sent in SNI and that the certificate must match (--host); empty: the URL's host.
+  // An IP address is not sent in SNI; the certificate must then name that address.
+  std::string server_name;
 };
 
 // Why a TLS handshake failed: OpenSSL's reason ("certificate verify failed: self-signed

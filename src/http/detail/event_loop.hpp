@@ -36,8 +36,10 @@ class open_pool;
 // What every loop of a run reads and none writes, built by load_test before the threads start.
 struct run_plan {
   std::vector<asio::ip::tcp::endpoint> endpoints;
-  request_bytes request;             // the request's HTTP/1.1 bytes (build_request)
-  bool head = false;                 // the request is HEAD: responses carry no body
+  std::optional<asio::ip::address> local_address;  // connect from it (--local-address)
+  std::string server_name;                         // TLS: SNI and the certificate's name
+  request_bytes request;                           // the request's HTTP/1.1 bytes (build_request)
+  bool head = false;                               // the request is HEAD: responses carry no body
   http2_request http2;               // the request as HTTP/2 fields, when it may be sent so
   std::unique_ptr<tls_context> tls;  // https only
 };
@@ -121,6 +123,8 @@ struct event_loop {
 
   const load_config& cfg;
   const std::vector<asio::ip::tcp::endpoint>& endpoints;
+  const std::optional<asio::ip::address>& local_address;
+  const std::string& server_name;
   const request_bytes& request;
   const bool head;
   const tls_context* tls;

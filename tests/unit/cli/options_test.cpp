@@ -249,3 +249,45 @@ TEST(options, report_thresholds_do_not_swallow_the_files) {
   const auto c = parse({"report", "--compare", "--threshold", "p99<1s", "a.json", "b.json"});
   EXPECT_EQ(c.exit_code, hit::cli::exit_usage);
 }
+
+TEST(options, transport_knobs) {
+  auto p = parse({"--connect-to", "10.0.0.5:8080", "--host", "api.example.test:8443", "-4",
+                  "--local-address", "127.0.0.2", "https://h/"});
+  ASSERT_EQ(p.what, parsed::action::run) << p.message;
+  EXPECT_EQ(p.run.connect_host, "10.0.0.5");
+  EXPECT_EQ(p.run.connect_port, "8080");
+  EXPECT_EQ(p.run.tls.server_name, "api.example.test");  // SNI: the name, not the port
+  ASSERT_EQ(p.run.request.headers.size(), 1u);
+  EXPECT_EQ(p.run.request.headers[0].second, "api.example.test:8443");  // the Host header
+  EXPECT_EQ(p.run.family, hit::http::ip_family::v4);
+  EXPECT_EQ(p.run.local_address, "127.0.0.2");
+  p = parse({"--connect-to", "[::1]:9000", "-6", "--local-address", "::1", "http://h/"});
+  ASSERT_EQ(p.what, parsed::action::run) << p.message;
+  EXPECT_EQ(p.run.connect_host, "::1");
+  EXPECT_EQ(p.run.connect_port, "9000");
+  EXPECT_EQ(p.run.family, hit::http::ip_family::v6);
+  EXPECT_TRUE(p.run.request.headers.empty());  // the URL's Host
+  EXPECT_TRUE(p.run.tls.server_name.empty());
+}
+
+TEST(options, transport_knobs_refuse_bad_input_in_one_line) {
+  const std::vector<std::pair<std::vector<const char*>, std::string>> cases = {
+      {{"--connect-to", "10.0.0.5", "http://h/"}, "--connect-to wants HOST:PORT"},
+      {{"--connect-to", "[::1]", "http://h/"}, "--connect-to wants HOST:PORT"},
+      {{"--connect-to", "h:0", "http://h/"}, "--connect-to wants HOST:PORT"},
+      {{"--connect-to", "h:80/x", "http://h/"}, "--connect-to wants HOST:PORT"},
+      {{"--host", "", "http://h/"}, "--host wants NAME[:PORT]"},
+      {{"--host", "a b", "http://h/"}, "--host wants NAME[:PORT]"},
+      {{"--host", "x", "-H", "host: y", "http://h/"}, "both set the Host header"},
+      {{"-4", "-6", "http://h/"}, "-4 and -6 exclude each other"},
+      {{"--local-address", "localhost", "http://h/"}, "--local-address wants an IP address"},
+      {{"-4", "--local-address", "::1", "http://h/"}, "is not of the family -4 asks for"},
+  };
+  for (const auto& [args, says] : cases) {
+    const auto p = parse(args);
+    EXPECT_EQ(p.what, parsed::action::exit) << says;
+    EXPECT_EQ(p.exit_code, hit::cli::exit_usage) << says;
+    EXPECT_NE(p.message.find(says), std::string::npos) << p.message;
+    EXPECT_EQ(p.message.find('\n'), p.message.size() - 1) << p.message;
+  }
+}

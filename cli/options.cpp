@@ -525,8 +525,10 @@ std::pair<std::string, std::string> host_port_arg(const std::string& text,
   const bool has_port =
       !text.empty() && (text.front() == '[' ? text.find("]:") != std::string::npos
                                             : text.find(':') != std::string::npos);
+  // (Nothing a URL would read past the authority: a '#' would pass as a fragment.)
   auto u = http::parse_url("http://" + text + "/");
-  if (!u || u->target != "/" || (port_required && !has_port))
+  if (!u || u->target != "/" || text.find_first_of("#/?@ ") != std::string::npos ||
+      (port_required && !has_port))
     bad(option + " wants " + (port_required ? "HOST:PORT" : "NAME[:PORT]") +
         " (e.g. 10.0.0.5:8080, [::1]:8443" + (port_required ? "" : ", api.example.test") +
         "), got " + echo(text));

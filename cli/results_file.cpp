@@ -157,23 +157,29 @@ const char* http_name(http::http_version v) {
 
 json config_json(const run_record& r) {
   const auto& o = r.options;
-  return {{"method", o.request.method},
-          {"url", o.url_text},
-          {"model", o.open_model ? "open" : "closed"},
-          {"concurrency", o.concurrency},
-          {"threads", o.threads},
-          {"rps", o.rps},
-          {"schedule_option", o.schedule_option},
-          {"schedule", o.schedule_text},
-          {"scheduled_rps", r.scheduled_rate},
-          {"workers", o.workers},
-          {"max_workers", o.max_workers},
-          {"idle_timeout_ns", o.idle_timeout.count()},
-          {"http", http_name(o.http)},
-          {"streams", o.streams},
-          {"requests", o.requests},
-          {"duration_ns", o.duration.count()},
-          {"timeout_ns", o.timeout.count()}};
+  json j = {{"method", o.request.method},
+            {"url", o.url_text},
+            {"model", o.open_model ? "open" : "closed"},
+            {"concurrency", o.concurrency},
+            {"threads", o.threads},
+            {"rps", o.rps},
+            {"schedule_option", o.schedule_option},
+            {"schedule", o.schedule_text},
+            {"scheduled_rps", r.scheduled_rate},
+            {"workers", o.workers},
+            {"max_workers", o.max_workers},
+            {"idle_timeout_ns", o.idle_timeout.count()},
+            {"http", http_name(o.http)},
+            {"streams", o.streams},
+            {"requests", o.requests},
+            {"duration_ns", o.duration.count()},
+            {"timeout_ns", o.timeout.count()}};
+  // Optional: only when given, so files without it read the same.
+  if (!o.connect_host.empty()) {
+    j["connect_host"] = o.connect_host;
+    j["connect_port"] = o.connect_port;
+  }
+  return j;
 }
 
 void read_config(const json& j, run_record& r) {
@@ -207,6 +213,10 @@ void read_config(const json& j, run_record& r) {
   o.requests = u64(j, "requests", w);
   o.duration = nanoseconds(i64(j, "duration_ns", w));
   o.timeout = nanoseconds(i64(j, "timeout_ns", w));
+  if (j.contains("connect_host")) {
+    o.connect_host = text(j, "connect_host", w);
+    o.connect_port = text(j, "connect_port", w);
+  }
 }
 
 json summary_json(const stats::summary& s) {

@@ -98,9 +98,22 @@ result<void> load_test::resolve() {
   const auto& port = elsewhere ? cfg.connect_port : cfg.target.port;
   ip::tcp::resolver resolver(io);
   const auto t0 = detail::clock::now();
-  auto results = resolver.resolve(host, port, ec);
+  // -4/-6 ask for that family only, without AI_ADDRCONFIG (Asio's default), which glibc applies
+  // ignoring loopback: on a machine whose only IPv6 address is ::1 it would hide ::1 from -6.
+  auto results = cfg.family == ip_family::any
+                     ? resolver.resolve(host, port, ec)
+                     : resolver.resolve(cfg.family == ip_family::v4 ? ip::tcp::v4() : ip::tcp::v6(),
+                                        host, port, ip::resolver_base::flags(), ec);
   impl_->dns = detail::clock::now() - t0;
   const std::string what = "'" + printable(host) + "'" + (elsewhere ? " (--connect-to)" : "");
+  const std::string family =
+      cfg.family == ip_family::v4 ? "IPv4 address (-4)" : "IPv6 address (-6)";
+  if (ec && cfg.family != ip_family::any) {
+    boost::system::error_code not_literal;
+    (void)ip::make_address(host, not_literal);
+    if (!not_literal) return failure{what + " has no " + family};  // a literal of the other
+    return failure{"cannot resolve " + what + " to an " + family + ": " + ec.message()};
+  }
   if (ec) return failure{"cannot resolve " + what + ": " + ec.message()};
   auto& endpoints = plan.endpoints;
   endpoints.clear();
@@ -113,14 +126,10 @@ result<void> load_test::resolve() {
     if (wanted(r.endpoint().address())) endpoints.push_back(r.endpoint());
   if (endpoints.empty() && results.empty())
     return failure{"cannot resolve " + what + ": no addresses"};
-  if (endpoints.empty()) {
-    const bool v4 = cfg.family == ip_family::v4 ||
-                    (cfg.family == ip_family::any && plan.local_address->is_v4());
-    return failure{what + " has no IPv" + (v4 ? "4" : "6") + " address" +
-                   (cfg.family != ip_family::any
-                        ? (v4 ? " (-4)" : " (-6)")
-                        : " to reach from --local-address '" + printable(cfg.local_address) + "'")};
-  }
+  if (endpoints.empty() && cfg.family != ip_family::any) return failure{what + " has no " + family};
+  if (endpoints.empty())
+    return failure{what + " has no IPv" + (plan.local_address->is_v4() ? "4" : "6") +
+                   " address to reach from --local-address '" + printable(cfg.local_address) + "'"};
   return {};
 }
 

@@ -35,12 +35,19 @@ request_bytes build_request(const url& target, request_spec spec) {
     r += value;
     r += "\r\n";
   };
-  if (!user_has("host")) add("Host", target.authority);
+  // Host first (RFC 9112 3.2 asks it of clients): the URL's, or the user's in its place.
+  const auto host = std::find_if(spec.headers.begin(), spec.headers.end(),
+                                 [](const auto& h) { return iequals(h.first, "host"); });
+  if (host == spec.headers.end()) {
+    add("Host", target.authority);
+  } else {
+    add(host->first, host->second);
+  }
   if (!user_has("user-agent")) add("User-Agent", "hit/" HIT_VERSION);
   if (!user_has("accept")) add("Accept", "*/*");
-  for (const auto& [name, value] : spec.headers) {
-    if (iequals(name, "content-length")) continue;  // always derived from the body
-    add(name, value);
+  for (auto h = spec.headers.begin(); h != spec.headers.end(); ++h) {
+    if (h == host || iequals(h->first, "content-length")) continue;  // (the length: from the body)
+    add(h->first, h->second);
   }
   const bool body_method = spec.method == "POST" || spec.method == "PUT" || spec.method == "PATCH";
   if (!spec.body.empty() || body_method) add("Content-Length", std::to_string(spec.body.size()));

@@ -1,7 +1,7 @@
 // The transport knobs against a stock nginx on loopback: --connect-to and --host (the Host
-// header nginx routes by, HTTP/1.1 and h2c; SNI and the certificate's name over TLS, with
-// certificates made at test time), -4/-6 (nginx on [::1] only), --local-address (nginx answers
-// 200 only to 127.0.0.2).
+// header nginx routes by, HTTP/1.1 and h2c; over TLS the SNI nginx picks its certificate by, and
+// the name that certificate is checked against, with certificates made at test time), -4/-6 (nginx
+// on [::1] only), --local-address (nginx answers 200 only to 127.0.0.2).
 
 #include <gtest/gtest.h>
 
@@ -55,8 +55,12 @@ class transport_nginx : public ::testing::Test {
             "  server { listen 127.0.0.1:" + port(local_) +
             ";\n    if ($remote_addr != 127.0.0.2) { return 403; }\n    return 200 \"from "
             "127.0.0.2\\n\"; }\n" +
-            // The certificate names localhost only, no address.
-            "  server { listen 127.0.0.1:" + port(tls_) + " ssl; ssl_certificate " + d +
+            // By SNI: the default server's certificate is from an issuer nobody trusts; the
+            // server named localhost has a certificate for localhost only (no address).
+            "  server { listen 127.0.0.1:" + port(tls_) + " ssl default_server; ssl_certificate " +
+            d + "stranger.pem; ssl_certificate_key " + d + "stranger.key;\n" +
+            "    location / { return 421; } }\n" + "  server { listen 127.0.0.1:" + port(tls_) +
+            " ssl; server_name localhost;\n" + "    ssl_certificate " + d +
             "named.pem; ssl_certificate_key " + d + "named.key;\n" +
             "    location / { return 200 \"tls\\n\"; } }\n",
         std::vector<unsigned short>{named_, h2c_, local_, tls_});
@@ -87,6 +91,17 @@ TEST_F(transport_nginx, connect_to_keeps_the_urls_host_header) {
       run_hit({"-n", "1", "-c", "1", "--connect-to", at(named_), "http://api.example.test/"});
   EXPECT_NE(text.out.find("Connected to:  " + at(named_) + " (--connect-to)"), std::string::npos)
       << text.out;
+  // The results file keeps it: hit report says it again.
+  const auto saved = std::filesystem::temp_directory_path() /
+                     ("hit_transport_" + std::to_string(::getpid()) + ".json");
+  ASSERT_EQ(run_hit({"-n", "1", "-c", "1", "--connect-to", at(named_), "--save", saved.string(),
+                     "http://api.example.test/"})
+                .exit_code,
+            0);
+  const auto back = run_hit({"report", saved.string()});
+  std::filesystem::remove(saved);
+  EXPECT_NE(back.out.find("Connected to:  " + at(named_) + " (--connect-to)"), std::string::npos)
+      << back.out;
 }
 
 TEST_F(transport_nginx, host_sets_the_host_header_over_http1_and_h2c) {
@@ -108,6 +123,13 @@ TEST_F(transport_nginx, host_and_connect_to_name_the_tls_server) {
   const auto fails = run_hit({"-n", "5", "-c", "1", "--cacert", ca, "https://" + at(tls_) + "/"});
   EXPECT_EQ(fails.exit_code, 1) << fails.err;
   EXPECT_NE(fails.err.find("TLS handshake with " + at(tls_)), std::string::npos) << fails.err;
+  // -H 'Host: localhost' changes the header, not SNI: no name is sent for 127.0.0.1, nginx
+  // answers with its default server's certificate, which nothing here trusts.
+  const auto header_only = run_hit(
+      {"-n", "5", "-c", "1", "--cacert", ca, "-H", "Host: localhost", "https://" + at(tls_) + "/"});
+  EXPECT_EQ(header_only.exit_code, 1) << header_only.err;
+  EXPECT_NE(header_only.err.find("certificate verify failed"), std::string::npos)
+      << header_only.err;
   const auto named = run_json(
       {"-n", "40", "-c", "2", "--cacert", ca, "--host", "localhost", "https://" + at(tls_) + "/"});
   EXPECT_EQ(named["status_codes"]["200"], 40);

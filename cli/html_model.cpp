@@ -26,6 +26,7 @@ json config_rows(const run_record& r) {
   const auto row = [&](const std::string& k, const std::string& v) { rows.push_back({k, v}); };
   row("URL", o.url_text);
   if (!o.connect_host.empty()) row("Connected to", host_port(o.connect_host, o.connect_port));
+  if (!o.unix_socket.empty()) row("Connected to", "unix:" + o.unix_socket);
   row("Method", o.request.method);
   if (o.open_model) {
     row("Model",

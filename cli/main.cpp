@@ -111,8 +111,9 @@ result<void> write_report(const std::string& text, bool to_stderr) {
   return {};
 }
 
-// Where the run connected: HOST:PORT of the URL, or of --connect-to.
+// Where the run connected: HOST:PORT of the URL, or of --connect-to; unix:PATH.
 std::string destination(const cli::run_options& o) {
+  if (!o.unix_socket.empty()) return "unix:" + printable(o.unix_socket);
   return o.connect_host.empty() ? cli::host_port(o.target.host, o.target.port)
                                 : cli::host_port(o.connect_host, o.connect_port);
 }
@@ -246,6 +247,7 @@ int run(cli::run_options o) {
   cfg.connect_port = o.connect_port;
   cfg.family = o.family;
   cfg.local_address = o.local_address;
+  cfg.unix_socket = o.unix_socket;
   // The body moves into the engine, held once; the report needs only the rest.
   cfg.request = std::move(o.request);
   o.request = {cfg.request.method, cfg.request.headers, {}, cfg.request.keepalive};

@@ -296,7 +296,7 @@ struct run_args {
   std::string cacert, cert, key, tls_min = "1.2", ciphers, tls13_ciphers;
   std::string save, html, live, interval = "1s";
   std::string shard, shards, start_at;
-  std::string connect_to, host, local_address;
+  std::string connect_to, host, local_address, unix_socket;
   bool ipv4 = false, ipv6 = false;
   std::vector<CLI::Option*> tls_opts;  // those that need an https URL
   // Which were given.
@@ -304,7 +304,7 @@ struct run_args {
   CLI::Option *rate_opt, *stages_opt, *workers_opt, *max_workers_opt, *idle_opt;
   CLI::Option *http_opt, *streams_opt, *window_opt;
   CLI::Option *interval_opt, *shard_opt, *shards_opt, *start_at_opt;
-  CLI::Option *connect_to_opt, *host_opt, *local_address_opt;
+  CLI::Option *connect_to_opt, *host_opt, *local_address_opt, *unix_socket_opt;
 };
 
 struct report_args {
@@ -441,6 +441,10 @@ void declare_transport(CLI::App& app, run_args& a) {
   a.local_address_opt =
       app.add_option("--local-address", a.local_address, "Connect from this IP address")
           ->type_name("IP");
+  a.unix_socket_opt = app.add_option("--unix-socket", a.unix_socket,
+                                     "Connect to this Unix-domain socket; the URL still gives the "
+                                     "Host header (and over https the TLS name)")
+                          ->type_name("PATH");
 }
 
 void declare_scale_out(CLI::App& app, run_args& a) {
@@ -535,7 +539,7 @@ std::pair<std::string, std::string> host_port_arg(const std::string& text,
   return {u->host, u->port};
 }
 
-// --connect-to, --host, -4/-6, --local-address.
+// --connect-to, --host, -4/-6, --local-address, --unix-socket.
 void validate_transport(const run_args& a, run_options& r) {
   if (a.connect_to_opt->count() > 0)
     std::tie(r.connect_host, r.connect_port) = host_port_arg(a.connect_to, "--connect-to", true);
@@ -550,6 +554,17 @@ void validate_transport(const run_args& a, run_options& r) {
       if (is_host(name))
         bad("--host and -H " + echo(name + ": " + value) + " both set the Host header: use one");
     r.request.headers.emplace_back("Host", a.host);
+  }
+  if (a.unix_socket_opt->count() > 0) {
+    if (a.unix_socket.empty()) bad("--unix-socket wants a socket's path");
+    // sockaddr_un holds 107 bytes and a NUL.
+    if (a.unix_socket.size() > 107)
+      bad("--unix-socket " + echo(a.unix_socket) +
+          " is longer than the 107 bytes a socket path holds");
+    for (const auto* o : {a.connect_to_opt, a.local_address_opt})
+      if (o->count() > 0) bad("--unix-socket and " + o->get_name() + " exclude each other");
+    if (a.ipv4 || a.ipv6) bad("-4 and -6 are IP families: not with --unix-socket");
+    r.unix_socket = a.unix_socket;
   }
   if (a.ipv4 && a.ipv6) bad("-4 and -6 exclude each other: give one, or neither for both");
   r.family = a.ipv4 ? http::ip_family::v4 : a.ipv6 ? http::ip_family::v6 : http::ip_family::any;

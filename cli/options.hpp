@@ -47,6 +47,7 @@ struct run_options {
   std::string connect_host, connect_port;  // empty: the URL's
   http::ip_family family = http::ip_family::any;
   std::string local_address;                              // an IP literal; empty: the kernel picks
+  std::string unix_socket;                                // --unix-socket PATH; empty: TCP
   http::http_version http = http::http_version::http1_1;  // --h2, --http
   unsigned streams = 1;                                   // --streams (HTTP/2)
   unsigned window_bits = 30;                              // --window-bits (HTTP/2)

@@ -231,6 +231,8 @@ std::string text_report(const stats::summary& s, const run_context& ctx) {
   if (!o.connect_host.empty())
     out += fmt::format("  Connected to:  {} (--connect-to)\n",
                        host_port(o.connect_host, o.connect_port));
+  if (!o.unix_socket.empty())
+    out += fmt::format("  Connected to:  unix:{} (--unix-socket)\n", printable(o.unix_socket));
   shard_lines(out, ctx);
   out += fmt::format("  Requests:      {}\n", s.requests);
   out += fmt::format("  Success ratio: {:.2f}% ({} with 2xx/3xx)\n", s.success_ratio() * 100,
@@ -338,6 +340,7 @@ nlohmann::json json_report(const stats::summary& s, const run_context& ctx) {
   nlohmann::json j;
   j["target"] = o.url_text;
   if (!o.connect_host.empty()) j["connect_to"] = host_port(o.connect_host, o.connect_port);
+  if (!o.unix_socket.empty()) j["unix_socket"] = o.unix_socket;
   j["method"] = o.request.method;
   j["interrupted"] = ctx.interrupted;
   // Only for shards, and late starts: a report without them keeps the schema it always had.

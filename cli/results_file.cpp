@@ -179,6 +179,7 @@ json config_json(const run_record& r) {
     j["connect_host"] = o.connect_host;
     j["connect_port"] = o.connect_port;
   }
+  if (!o.unix_socket.empty()) j["unix_socket"] = o.unix_socket;
   return j;
 }
 
@@ -217,6 +218,7 @@ void read_config(const json& j, run_record& r) {
     o.connect_host = text(j, "connect_host", w);
     o.connect_port = text(j, "connect_port", w);
   }
+  if (j.contains("unix_socket")) o.unix_socket = text(j, "unix_socket", w);
 }
 
 json summary_json(const stats::summary& s) {

@@ -139,7 +139,7 @@ void connection::connect_next() {
     if (!ec)
       ::setsockopt(socket.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
 #endif
-    if (!ec) socket.bind({*loop_.local_address, 0}, ec);
+    if (!ec) socket.bind(endpoint_type(asio::ip::tcp::endpoint(*loop_.local_address, 0)), ec);
     if (ec) return asio::post(loop_.io, bind([this, ec] { on_connect(ec); }));
   }
   transport_.socket().async_connect(
@@ -152,8 +152,9 @@ void connection::on_connect(const boost::system::error_code& ec) {
     loop_.summary.connect_time.record(now - connect_start_);
     connect_start_ = now;
     loop_.preferred_endpoint = (loop_.preferred_endpoint + attempt_) % loop_.endpoints.size();
-    boost::system::error_code ignored;
-    transport_.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
+    boost::system::error_code ignored;  // (a Unix socket has no Nagle to turn off)
+    if (loop_.endpoints[loop_.preferred_endpoint].protocol().family() != AF_UNIX)
+      transport_.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
     transport_.async_handshake(
         bind([this](const boost::system::error_code& e) { on_handshake(e); }));
     return;

@@ -5,11 +5,14 @@
 
 #include <condition_variable>
 #include <exception>
+#include <filesystem>
 #include <limits>
 #include <map>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
+
+#include <boost/asio/local/stream_protocol.hpp>
 
 #include "detail/event_loop.hpp"
 #include "detail/http2_request.hpp"
@@ -74,6 +77,24 @@ load_test::~load_test() {
   }
 }
 
+// --unix-socket: one endpoint, the socket's path; nothing to resolve.
+result<void> load_test::resolve_unix_socket() {
+  const auto& path = impl_->cfg.unix_socket;
+  const std::string name = "--unix-socket '" + printable(path) + "'";
+  // sockaddr_un's sun_path holds 107 bytes and a terminating NUL.
+  if (path.empty() || path.size() > 107 || path.find('\0') != std::string::npos)
+    return failure{name + ": a socket path is 1 to 107 bytes"};
+  std::error_code ec;
+  if (!std::filesystem::is_socket(path, ec))
+    return failure{name + ": " +
+                   (std::filesystem::exists(path, ec) ? "not a socket" : "no such socket") +
+                   ": is the server running?"};
+  impl_->dns = std::chrono::nanoseconds(0);
+  impl_->plan.endpoints.assign(
+      1, detail::endpoint_type(boost::asio::local::stream_protocol::endpoint(path)));
+  return {};
+}
+
 result<void> load_test::resolve() {
   namespace ip = boost::asio::ip;
   boost::asio::io_context io;
@@ -93,6 +114,7 @@ result<void> load_test::resolve() {
     if (ec) return failure{"cannot connect from " + name + ": " + ec.message()};
     plan.local_address = local;
   }
+  if (!cfg.unix_socket.empty()) return resolve_unix_socket();
   const bool elsewhere = !cfg.connect_host.empty();
   const auto& host = elsewhere ? cfg.connect_host : cfg.target.host;
   const auto& port = elsewhere ? cfg.connect_port : cfg.target.port;
@@ -123,7 +145,7 @@ result<void> load_test::resolve() {
     return !plan.local_address || plan.local_address->is_v4() == a.is_v4();
   };
   for (const auto& r : results)
-    if (wanted(r.endpoint().address())) endpoints.push_back(r.endpoint());
+    if (wanted(r.endpoint().address())) endpoints.emplace_back(r.endpoint());
   if (endpoints.empty() && results.empty())
     return failure{"cannot resolve " + what + ": no addresses"};
   if (endpoints.empty() && cfg.family != ip_family::any) return failure{what + " has no " + family};

@@ -39,6 +39,7 @@ class transport_nginx : public ::testing::Test {
     for (auto* p : {&named_, &h2c_, &v6_, &local_, &tls_}) *p = hit::test::free_port();
     const auto port = [](unsigned short p) { return std::to_string(p); };
     const std::string d = dir.string() + "/";
+    dir_ = dir;
     // By Host: api.example.test gets 200, any other name the default server's 421.
     const auto by_host = [&](unsigned short p, const std::string& how) {
       const std::string listen = "listen 127.0.0.1:" + port(p) + how;
@@ -55,6 +56,11 @@ class transport_nginx : public ::testing::Test {
             "  server { listen 127.0.0.1:" + port(local_) +
             ";\n    if ($remote_addr != 127.0.0.2) { return 403; }\n    return 200 \"from "
             "127.0.0.2\\n\"; }\n" +
+            // Unix sockets: plain, h2c, and TLS with the certificate for localhost.
+            "  server { listen unix:" + socket("plain") + "; listen unix:" + socket("h2c") +
+            " http2;\n    location / { return 200 \"unix\\n\"; } }\n" + "  server { listen unix:" +
+            socket("tls") + " ssl; ssl_certificate " + d + "named.pem; ssl_certificate_key " + d +
+            "named.key;\n" + "    location / { return 200 \"unix tls\\n\"; } }\n" +
             // By SNI: the default server's certificate is from an issuer nobody trusts; the
             // server named localhost has a certificate for localhost only (no address).
             "  server { listen 127.0.0.1:" + port(tls_) + " ssl default_server; ssl_certificate " +
@@ -74,6 +80,8 @@ class transport_nginx : public ::testing::Test {
     ASSERT_TRUE(nginx_->up()) << "nginx did not start";
   }
   static std::string at(unsigned short port) { return "127.0.0.1:" + std::to_string(port); }
+  static std::string socket(const std::string& name) { return (dir_ / (name + ".sock")).string(); }
+  static inline std::filesystem::path dir_;
 
   static inline std::unique_ptr<hit::test::test_pki> pki_;
   static inline unsigned short named_ = 0, h2c_ = 0, v6_ = 0, local_ = 0, tls_ = 0;
@@ -171,6 +179,27 @@ TEST_F(transport_nginx, local_address_is_the_source) {
   EXPECT_NE(family.err.find("no IPv6 address to reach from --local-address '::1'"),
             std::string::npos)
       << family.err;
+}
+
+TEST_F(transport_nginx, unix_sockets_plain_h2c_and_tls) {
+  const auto plain =
+      run_json({"-n", "200", "-c", "4", "--unix-socket", socket("plain"), "http://localhost/"});
+  EXPECT_EQ(plain["status_codes"]["200"], 200) << plain.dump();
+  EXPECT_EQ(plain["connections_opened"], 4);
+  EXPECT_EQ(plain["unix_socket"], socket("plain"));
+  const auto h2c = run_json({"-n", "200", "-c", "2", "--streams", "4", "--h2", "--unix-socket",
+                             socket("h2c"), "http://localhost/"});
+  EXPECT_EQ(h2c["status_codes"]["200"], 200) << h2c.dump();
+  EXPECT_EQ(h2c["protocol"], "h2");
+  // TLS over the socket: the URL's host is the name the certificate is checked against.
+  const auto tls = run_json({"-n", "100", "-c", "2", "--cacert", pki_->path("root.pem"),
+                             "--unix-socket", socket("tls"), "https://localhost/"});
+  EXPECT_EQ(tls["status_codes"]["200"], 100) << tls.dump();
+  // No socket there: one line, exit 1, before any request.
+  const auto none = run_hit({"-n", "5", "--unix-socket", socket("missing"), "http://localhost/"});
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_NE(none.err.find("no such socket: is the server running?"), std::string::npos) << none.err;
+  EXPECT_EQ(std::count(none.err.begin(), none.err.end(), '\n'), 1) << none.err;
 }
 
 }  // namespace

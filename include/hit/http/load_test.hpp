@@ -53,6 +53,9 @@ struct load_config {
   ip_family family = ip_family::any;  // only addresses of this family (-4, -6)
   // Connect from this IP address (--local-address), as a literal; empty: the kernel picks.
   std::string local_address;
+  // Connect to this Unix-domain socket instead of a host (--unix-socket); the URL still gives
+  // the Host header, and over https the TLS name. Excludes connect_host, family, local_address.
+  std::string unix_socket;
   request_spec request;   // what: method, headers, body (the engine builds the bytes)
   tls_options tls;        // https only
   bool keepalive = true;  // false: every request on a new connection (Connection: close)
@@ -177,6 +180,7 @@ class load_test {
   [[nodiscard]] tls_failure first_tls_failure() const;
 
  private:
+  result<void> resolve_unix_socket();
   struct impl;
   std::unique_ptr<impl> impl_;
 };

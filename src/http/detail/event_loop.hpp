@@ -35,7 +35,7 @@ class open_pool;
 
 // What every loop of a run reads and none writes, built by load_test before the threads start.
 struct run_plan {
-  std::vector<asio::ip::tcp::endpoint> endpoints;
+  std::vector<endpoint_type> endpoints;            // TCP addresses, or one Unix socket's path
   std::optional<asio::ip::address> local_address;  // connect from it (--local-address)
   std::string server_name;                         // TLS: SNI and the certificate's name
   request_bytes request;                           // the request's HTTP/1.1 bytes (build_request)
@@ -122,7 +122,7 @@ struct event_loop {
   void publish_outcomes() noexcept;
 
   const load_config& cfg;
-  const std::vector<asio::ip::tcp::endpoint>& endpoints;
+  const std::vector<endpoint_type>& endpoints;
   const std::optional<asio::ip::address>& local_address;
   const std::string& server_name;
   const request_bytes& request;

@@ -21,6 +21,7 @@
 #include <boost/asio/associated_allocator.hpp>
 #include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -38,7 +39,10 @@ namespace hit::http::detail {
 namespace asio = boost::asio;
 // Concrete executor types: no type-erased any_io_executor dispatch on the hot path.
 using executor = asio::io_context::executor_type;
-using socket_type = asio::basic_stream_socket<asio::ip::tcp, executor>;
+// A stream socket of any family: TCP, or a Unix-domain socket (--unix-socket). Its reads and
+// writes are the same code as a tcp::socket's; only the endpoint type is generic.
+using socket_type = asio::basic_stream_socket<asio::generic::stream_protocol, executor>;
+using endpoint_type = asio::generic::stream_protocol::endpoint;
 
 class transport {
  public:
@@ -50,7 +54,7 @@ class transport {
   transport(const transport&) = delete;
   transport& operator=(const transport&) = delete;
 
-  // The TCP socket, for connect, options and FIONREAD.
+  // The socket (TCP or Unix), for connect, options and FIONREAD.
   socket_type& socket() noexcept { return socket_; }
   [[nodiscard]] bool is_open() const noexcept { return socket_.is_open(); }
   [[nodiscard]] bool secure() const noexcept { return tls_ != nullptr; }

@@ -285,6 +285,9 @@ TEST(options, transport_knobs_refuse_bad_input_in_one_line) {
       {{"-4", "-6", "http://h/"}, "-4 and -6 exclude each other"},
       {{"--local-address", "localhost", "http://h/"}, "--local-address wants an IP address"},
       {{"-4", "--local-address", "::1", "http://h/"}, "is not of the family -4 asks for"},
+      {{"--unix-socket", "", "http://h/"}, "--unix-socket wants a socket's path"},
+      {{"--unix-socket", "/s", "--connect-to", "h:1", "http://h/"}, "exclude each other"},
+      {{"--unix-socket", "/s", "-6", "http://h/"}, "not with --unix-socket"},
   };
   for (const auto& [args, says] : cases) {
     const auto p = parse(args);

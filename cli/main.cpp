@@ -431,6 +431,7 @@ int serve(const cli::serve_options& o) {
   http::server_config cfg;
   cfg.address = o.address;
   cfg.port = o.port;
+  cfg.unix_path = o.unix_path;
   cfg.threads = o.threads;
   cfg.body_size = o.body_size;
   cfg.pause_at = o.pause_at;
@@ -450,8 +451,13 @@ int serve(const cli::serve_options& o) {
     std::fprintf(stderr, "hit serve: %s\n", opened.error().c_str());
     return cli::exit_failure;
   }
-  std::printf("listening on %s://%s/\n", o.tls.enabled ? "https" : "http",
-              srv->local_address().c_str());
+  if (o.unix_path.empty()) {
+    std::printf("listening on %s://%s/\n", o.tls.enabled ? "https" : "http",
+                srv->local_address().c_str());
+  } else {
+    std::printf("listening on %s (%s)\n", printable(srv->local_address()).c_str(),
+                o.tls.enabled ? "https" : "http");
+  }
   if (o.tls.enabled) {
     const std::string source =
         o.tls.cert_file.empty()

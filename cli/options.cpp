@@ -114,8 +114,9 @@ FILE). Over TLS, close=1 (and early=1, garbage=1) end with close_notify; drop=1,
 and hangup=1 close the TCP connection without it, as an idle keep-alive timeout does; reset=1
 sends RST.
 
-Prints 'listening on http://ADDRESS/' (https:// with --tls) once bound, and with --tls a
-'tls:' line with the certificate's fingerprint; stops on Ctrl-C or SIGTERM.
+Prints 'listening on http://ADDRESS/' (https:// with --tls; 'listening on unix:PATH (http)'
+with --listen unix:PATH, whose socket file it removes when it stops) once bound, and with --tls
+a 'tls:' line with the certificate's fingerprint; stops on Ctrl-C or SIGTERM.
 )";
 
 struct error_exit {
@@ -679,7 +680,9 @@ report_options validate_report(const report_args& a) {
 }
 
 void declare_serve(CLI::App& serve, serve_args& a) {
-  serve.add_option("--listen", a.listen, "Address to listen on, HOST:PORT (port 0: any free)")
+  serve
+      .add_option("--listen", a.listen,
+                  "Address to listen on, HOST:PORT (port 0: any free), or unix:PATH")
       ->capture_default_str();
   serve.add_option("--threads", a.threads, "Server threads")->capture_default_str();
   serve.add_option("--body-size", a.body_size, "Default response body size in bytes")
@@ -706,7 +709,7 @@ void declare_serve(CLI::App& serve, serve_args& a) {
       serve.add_option("--require-client-cert", a.client_ca,
                        "With --tls: require client certificates issued by the CAs in this PEM");
   serve.footer(serve_footer);
-  for (const auto& [name, type] : {std::pair{"--listen", "HOST:PORT"},
+  for (const auto& [name, type] : {std::pair{"--listen", "HOST:PORT|unix:PATH"},
                                    {"--threads", "N"},
                                    {"--body-size", "BYTES"},
                                    {"--pause-at", "DURATION"},
@@ -920,7 +923,13 @@ void validate_serve_tls(const serve_args& a, http::tls_settings& t) {
 
 serve_options validate_serve(const serve_args& a) {
   serve_options s;
-  std::tie(s.address, s.port) = split_listen(a.listen);
+  if (a.listen.rfind("unix:", 0) == 0) {
+    s.unix_path = a.listen.substr(5);
+    if (s.unix_path.empty() || s.unix_path.size() > 107)
+      bad("--listen unix:PATH wants a socket path of 1 to 107 bytes, got " + echo(a.listen));
+  } else {
+    std::tie(s.address, s.port) = split_listen(a.listen);
+  }
   s.threads = whole_number<unsigned>(a.threads, "--threads", 1, max_threads);
   s.body_size = whole_number<std::size_t>(a.body_size, "--body-size", 0, http::max_body_size);
   if (!a.pause_at.empty()) s.pause_at = duration_arg(a.pause_at, "--pause-at");

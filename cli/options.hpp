@@ -104,6 +104,7 @@ struct report_options {
 struct serve_options {
   std::string address = "127.0.0.1";
   std::string port = "0";
+  std::string unix_path;  // --listen unix:PATH
   unsigned threads = 1;
   std::size_t body_size = 14;
   std::chrono::nanoseconds pause_at{0};

@@ -1,12 +1,16 @@
 #include "hit/http/server.hpp"
 
+#include <unistd.h>
+
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -40,13 +44,13 @@ using asio::ip::tcp;
 using boost::beast::error_code;
 using namespace asio::experimental::awaitable_operators;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-using tls_stream = asio::ssl::stream<tcp::socket>;
+using tls_stream = asio::ssl::stream<detail::server_socket>;
 
 // The TCP socket under a connection's stream: for FIN, RST, and bytes read undecrypted.
-tcp::socket& tcp_of(tcp::socket& s) {
+detail::server_socket& tcp_of(detail::server_socket& s) {
   return s;
 }
-tcp::socket& tcp_of(tls_stream& s) {
+detail::server_socket& tcp_of(tls_stream& s) {
   return s.next_layer();
 }
 
@@ -208,13 +212,14 @@ struct server::impl {
   server_config cfg;
   std::atomic<std::int64_t> first_request_ns{-1};  // steady_clock, set by the first request
   asio::io_context io;
-  tcp::acceptor acceptor{io};
+  asio::basic_socket_acceptor<asio::generic::stream_protocol> acceptor{io};
   std::string body;
-  std::string canned;                     // the default response, keep-alive
-  std::string canned_head;                // the same for HEAD
-  tcp::endpoint endpoint;                 // where open() listens
-  std::optional<detail::server_tls> tls;  // set: every connection speaks TLS
-  detail::h2_shared h2;                   // what HTTP/2 connections share
+  std::string canned;                                 // the default response, keep-alive
+  std::string canned_head;                            // the same for HEAD
+  asio::generic::stream_protocol::endpoint endpoint;  // where open() listens: TCP or Unix
+  std::optional<detail::server_tls> tls;              // set: every connection speaks TLS
+  bool bound_unix_path = false;  // open() made the socket file at cfg.unix_path
+  detail::h2_shared h2;          // what HTTP/2 connections share
 
   explicit impl(const server_config& c)
       : cfg(c), io(static_cast<int>(std::max(1u, c.threads))), body(default_body(c.body_size)) {
@@ -249,14 +254,14 @@ struct server::impl {
     return big_body;
   }
 
-  // One connection, plain or TLS: Stream is tcp::socket or tls_stream; both read and write
+  // One connection, plain or TLS: Stream is server_socket or tls_stream; both read and write
   // alike, and tcp_of() gives the socket under them.
   template <class Stream>
   asio::awaitable<void> serve(Stream stream) {
-    tcp::socket& socket = tcp_of(stream);
+    auto& socket = tcp_of(stream);
     {
       error_code ignored;
-      socket.set_option(tcp::no_delay(true), ignored);
+      socket.set_option(tcp::no_delay(true), ignored);  // (a Unix socket refuses it: ignored)
     }
     bool speaks_h2 = false;
     if constexpr (std::is_same_v<Stream, tls_stream>) {
@@ -355,7 +360,7 @@ struct server::impl {
         if (!ec) co_await send_close_notify(stream);
         if (k.hold.count() > 0) {
           error_code ignored;
-          socket.shutdown(tcp::socket::shutdown_send, ignored);
+          socket.shutdown(asio::socket_base::shutdown_send, ignored);
           timer.expires_after(k.hold);
           co_await timer.async_wait(use_tuple);
           socket.close(ignored);
@@ -399,7 +404,7 @@ struct server::impl {
     }
     if (notify) co_await send_close_notify(stream);
     error_code ignored;
-    socket.shutdown(tcp::socket::shutdown_send, ignored);
+    socket.shutdown(asio::socket_base::shutdown_send, ignored);
     socket.close(ignored);
   }
 
@@ -418,11 +423,11 @@ struct server::impl {
 
   // FIN, then read and discard until the client closes or `linger` is up, then close. Over TLS
   // the bytes read are discarded as they come, undecrypted.
-  static asio::awaitable<void> linger_close(tcp::socket& socket, asio::steady_timer& timer,
-                                            std::vector<char>& buf,
+  static asio::awaitable<void> linger_close(detail::server_socket& socket,
+                                            asio::steady_timer& timer, std::vector<char>& buf,
                                             std::chrono::nanoseconds linger) {
     error_code ignored;
-    socket.shutdown(tcp::socket::shutdown_send, ignored);
+    socket.shutdown(asio::socket_base::shutdown_send, ignored);
     timer.expires_after(linger);
     for (;;) {
       const auto r = co_await (socket.async_read_some(asio::buffer(buf), use_tuple) ||
@@ -437,7 +442,7 @@ struct server::impl {
       // Each connection on a strand of its own: its operations complete one at a time even
       // with several server threads, as a TLS stream's state and the || of a read and a timer
       // need.
-      tcp::socket socket(asio::make_strand(io));
+      detail::server_socket socket(asio::make_strand(io));
       auto [ec] = co_await acceptor.async_accept(socket, use_tuple);
       if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
       if (ec) continue;  // e.g. EMFILE: keep serving the connections we have
@@ -466,15 +471,23 @@ result<std::unique_ptr<server>> server::make(const server_config& cfg) {
   if (cfg.max_streams > max_h2_streams)
     return failure{"max streams " + std::to_string(cfg.max_streams) + " is above the limit of " +
                    std::to_string(max_h2_streams)};
-  error_code ec;
-  const auto addr = asio::ip::make_address(cfg.address, ec);
-  if (ec) return failure{"bad listen address '" + printable(cfg.address) + "'"};
-  unsigned long port = 0;
-  auto [ptr, perr] = std::from_chars(cfg.port.data(), cfg.port.data() + cfg.port.size(), port);
-  if (perr != std::errc{} || ptr != cfg.port.data() + cfg.port.size() || port > 65535)
-    return failure{"bad listen port '" + printable(cfg.port) + "'"};
   auto i = std::make_unique<impl>(cfg);
-  i->endpoint = tcp::endpoint(addr, static_cast<unsigned short>(port));
+  if (!cfg.unix_path.empty()) {
+    // sockaddr_un holds 107 bytes and a NUL.
+    if (cfg.unix_path.size() > 107 || cfg.unix_path.find('\0') != std::string::npos)
+      return failure{"bad socket path 'unix:" + printable(cfg.unix_path) +
+                     "': 1 to 107 bytes, no NUL"};
+    i->endpoint = asio::local::stream_protocol::endpoint(cfg.unix_path);
+  } else {
+    error_code ec;
+    const auto addr = asio::ip::make_address(cfg.address, ec);
+    if (ec) return failure{"bad listen address '" + printable(cfg.address) + "'"};
+    unsigned long port = 0;
+    auto [ptr, perr] = std::from_chars(cfg.port.data(), cfg.port.data() + cfg.port.size(), port);
+    if (perr != std::errc{} || ptr != cfg.port.data() + cfg.port.size() || port > 65535)
+      return failure{"bad listen port '" + printable(cfg.port) + "'"};
+    i->endpoint = tcp::endpoint(addr, static_cast<unsigned short>(port));
+  }
   if (cfg.tls.enabled) {
     auto tls = detail::make_server_tls(cfg.tls);
     if (!tls) return failure{tls.error()};
@@ -486,24 +499,36 @@ result<std::unique_ptr<server>> server::make(const server_config& cfg) {
 result<void> server::open() {
   const auto& ep = impl_->endpoint;
   error_code ec;
+  const bool unix_socket = !impl_->cfg.unix_path.empty();
   auto cannot = [&] {
-    const auto host = ep.address().is_v6() ? "[" + impl_->cfg.address + "]" : impl_->cfg.address;
-    return failure{"cannot listen on " + host + ":" + impl_->cfg.port + ": " + ec.message()};
+    const auto& c = impl_->cfg;
+    const auto where = unix_socket                                ? "unix:" + printable(c.unix_path)
+                       : c.address.find(':') != std::string::npos ? "[" + c.address + "]:" + c.port
+                                                                  : c.address + ":" + c.port;
+    return failure{"cannot listen on " + where + ": " + ec.message()};
   };
   auto& a = impl_->acceptor;
   if (a.open(ep.protocol(), ec); ec) return cannot();
-  if (a.set_option(asio::socket_base::reuse_address(true), ec); ec) return cannot();
+  if (!unix_socket)
+    if (a.set_option(asio::socket_base::reuse_address(true), ec); ec) return cannot();
   if (a.bind(ep, ec); ec) return cannot();
   if (a.listen(asio::socket_base::max_listen_connections, ec); ec) return cannot();
+  impl_->bound_unix_path = unix_socket;
   return {};
 }
 
 server::server(std::unique_ptr<impl> i) : impl_(std::move(i)) {}
 
-server::~server() = default;
+server::~server() {
+  // The socket file it made: removed, so that the next `hit serve` can bind the path again.
+  if (impl_ && impl_->bound_unix_path) ::unlink(impl_->cfg.unix_path.c_str());
+}
 
 std::string server::local_address() const {
-  const auto ep = impl_->acceptor.local_endpoint();
+  if (!impl_->cfg.unix_path.empty()) return "unix:" + impl_->cfg.unix_path;
+  const auto generic = impl_->acceptor.local_endpoint();
+  tcp::endpoint ep;
+  std::memcpy(ep.data(), generic.data(), std::min<std::size_t>(generic.size(), ep.capacity()));
   const auto a = ep.address();
   return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
 }

@@ -21,7 +21,7 @@ namespace {
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
-using tls_stream = asio::ssl::stream<tcp::socket>;
+using tls_stream = asio::ssl::stream<server_socket>;
 using namespace asio::experimental::awaitable_operators;
 using steady = std::chrono::steady_clock;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
@@ -34,10 +34,10 @@ constexpr std::int32_t connection_window = std::int32_t{1} << 30;
 // pile up in memory before the first byte leaves.
 constexpr std::size_t write_batch = 64 * 1024;
 
-tcp::socket& tcp_of(tcp::socket& s) {
+server_socket& tcp_of(server_socket& s) {
   return s;
 }
-tcp::socket& tcp_of(tls_stream& s) {
+server_socket& tcp_of(tls_stream& s) {
   return s.next_layer();
 }
 
@@ -399,8 +399,8 @@ asio::awaitable<bool> serve(Stream& stream, const h2_shared& shared, std::vector
 
 }  // namespace
 
-asio::awaitable<bool> serve_h2(tcp::socket& stream, const h2_shared& shared, std::vector<char>& buf,
-                               std::size_t received) {
+asio::awaitable<bool> serve_h2(server_socket& stream, const h2_shared& shared,
+                               std::vector<char>& buf, std::size_t received) {
   return serve(stream, shared, buf, received);
 }
 

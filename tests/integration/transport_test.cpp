@@ -203,3 +203,31 @@ TEST_F(transport_nginx, unix_sockets_plain_h2c_and_tls) {
 }
 
 }  // namespace
+
+// hit serve --listen unix:PATH, and hit --unix-socket to it: HTTP/1.1, h2c and TLS; the socket
+// file is removed when the server stops.
+TEST(transport_serve, hit_serve_listens_on_a_unix_socket) {
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("hit_serve_" + std::to_string(::getpid()) + ".sock");
+  for (const bool tls : {false, true}) {
+    std::vector<std::string> args = {HIT_EXE, "serve", "--listen", "unix:" + path.string()};
+    if (tls) args.push_back("--tls");
+    const auto c = hit::test::spawn(args);
+    for (int i = 0; i < 100 && !std::filesystem::is_socket(path); ++i) usleep(20'000);
+    ASSERT_TRUE(std::filesystem::is_socket(path));
+    const std::string url = tls ? "https://localhost/" : "http://localhost/";
+    const auto h1 = run_json({"-n", "300", "-c", "3", "-k", "--unix-socket", path.string(), url});
+    EXPECT_EQ(h1["status_codes"]["200"], 300) << h1.dump();
+    const auto h2 = run_json({"-n", "300", "-c", "2", "--h2", "--streams", "5", "-k",
+                              "--unix-socket", path.string(), url});
+    EXPECT_EQ(h2["status_codes"]["200"], 300) << h2.dump();
+    EXPECT_EQ(h2["protocol"], "h2");
+    kill(c.pid, SIGTERM);
+    const auto r = hit::test::finish(c, std::chrono::seconds(10), [](auto) {});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("listening on unix:" + path.string() + (tls ? " (https)" : " (http)")),
+              std::string::npos)
+        << r.out;
+    EXPECT_FALSE(std::filesystem::exists(path)) << "the socket file is left behind";
+  }
+}

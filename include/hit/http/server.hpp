@@ -111,6 +111,9 @@ struct tls_settings {
 struct server_config {
   std::string address = "127.0.0.1";
   std::string port = "0";  // 0: an ephemeral port; local_address() tells which
+  // Not empty: listen on this Unix-domain socket instead of address:port (the file is made by
+  // open() and removed by the destructor; an existing one is not replaced).
+  std::string unix_path;
   unsigned threads = 1;
   // Default body: "hello from hit" cut or padded to this size; at most max_body_size.
   std::size_t body_size = 14;
@@ -173,7 +176,7 @@ class server {
   server(const server&) = delete;
   server& operator=(const server&) = delete;
 
-  // "127.0.0.1:PORT", or "[::1]:PORT" for IPv6. After open().
+  // "127.0.0.1:PORT", or "[::1]:PORT" for IPv6, or "unix:PATH". After open().
   [[nodiscard]] std::string local_address() const;
   // With TLS: the leaf certificate served, as PEM, and its SHA-256 fingerprint as `openssl x509
   // -fingerprint -sha256` prints it ("AB:CD:...", 32 pairs). Empty without TLS.

@@ -6,7 +6,7 @@
 // or the client preface as its first bytes.
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <chrono>
 #include <cstddef>
@@ -38,6 +38,9 @@ struct h2_shared {
   std::function<std::chrono::nanoseconds()> stall_left;
 };
 
+// A server connection's socket: TCP, or a Unix-domain socket (hit serve --listen unix:PATH).
+using server_socket = boost::asio::generic::stream_protocol::socket;
+
 // Serves HTTP/2 on a connection until it ends: the client closes, an I/O error, a protocol error
 // (nghttp2's GOAWAY is sent first), or the end that a GOAWAY of ours announced (close=1,
 // goaway_after). `buf` holds the `received` bytes already read (the preface at least, on a
@@ -45,10 +48,10 @@ struct h2_shared {
 // server ended the connection with a GOAWAY and the caller should close it politely
 // (close_notify, FIN, then let the client close first); false: just close. Runs on the
 // connection's strand (the stream's executor); its timers use it too. Never throws for I/O.
-boost::asio::awaitable<bool> serve_h2(boost::asio::ip::tcp::socket& stream, const h2_shared& shared,
+boost::asio::awaitable<bool> serve_h2(server_socket& stream, const h2_shared& shared,
                                       std::vector<char>& buf, std::size_t received);
-boost::asio::awaitable<bool> serve_h2(
-    boost::asio::ssl::stream<boost::asio::ip::tcp::socket>& stream, const h2_shared& shared,
-    std::vector<char>& buf, std::size_t received);
+boost::asio::awaitable<bool> serve_h2(boost::asio::ssl::stream<server_socket>& stream,
+                                      const h2_shared& shared, std::vector<char>& buf,
+                                      std::size_t received);
 
 }  // namespace hit::http::detail

@@ -434,7 +434,8 @@ result<void> save_results(const run_record& r, const std::string& path) {
   std::ofstream file;
   if (path != "-") file.open(path, std::ios::binary | std::ios::trunc);
   std::ostream& out = path == "-" ? std::cout : file;
-  const std::string name = path == "-" ? "to standard output" : "'" + printable(path) + "'";
+  const std::string name =
+      path == "-" ? std::string("to standard output") : fmt::format("'{}'", printable(path));
   if (!out) return failure{"cannot write the results file " + name};
   json head = {{"format", "hit-results"},
                {"version", r.options.shard.sharded() ? results_version : 1},

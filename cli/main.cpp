@@ -398,7 +398,14 @@ int run(cli::run_options o) {
   // Every request failed in TLS (the handshake, or the server's refusal right after it): the
   // run could not be done; say why.
   if (s.requests > 0 && s.error_count(stats::error_kind::tls) == s.requests) {
-    const auto f = test.first_tls_failure();
+    auto f = test.first_tls_failure();
+    // -H 'Host: NAME' changes the header, not the name the certificate is checked against.
+    if (cli::has_header(o.request, "host") && o.tls.server_name.empty() &&
+        f.reason.find("verify failed") != std::string::npos)
+      f.hint = fmt::format(
+          "-H Host does not change the name the certificate is checked against: --host NAME "
+          "does{}{}",
+          f.hint.empty() ? "" : "; or ", f.hint);
     std::fprintf(stderr, "hit: TLS handshake with %s failed: %s%s%s%s\n", destination(o).c_str(),
                  printable(f.reason).c_str(), f.hint.empty() ? "" : " (", f.hint.c_str(),
                  f.hint.empty() ? "" : ")");

@@ -58,6 +58,8 @@ Examples:
                                                   4 shards of one run (or --shard I/N, srun,
                                                   a Kubernetes Indexed Job); docs/distributed.md
   hit report run-*.json                           the shards merged: the whole run
+  hit --connect-to 10.0.0.5:443 https://api.example.test/   that address, that name
+  hit --unix-socket /run/app.sock http://localhost/          a Unix-domain socket
   hit serve --listen 127.0.0.1:8080               the embedded test server
 
 Exit codes:
@@ -546,14 +548,8 @@ void validate_transport(const run_args& a, run_options& r) {
     std::tie(r.connect_host, r.connect_port) = host_port_arg(a.connect_to, "--connect-to", true);
   if (a.host_opt->count() > 0) {
     r.tls.server_name = host_port_arg(a.host, "--host", false).first;
-    const auto is_host = [](const std::string& name) {
-      return name.size() == 4 && std::equal(name.begin(), name.end(), "host", [](char c, char h) {
-               return std::tolower(static_cast<unsigned char>(c)) == h;
-             });
-    };
-    for (const auto& [name, value] : r.request.headers)
-      if (is_host(name))
-        bad("--host and -H " + echo(name + ": " + value) + " both set the Host header: use one");
+    if (has_header(r.request, "host"))
+      bad("--host and -H 'Host: ...' both set the Host header: use one");
     r.request.headers.emplace_back("Host", a.host);
   }
   if (a.unix_socket_opt->count() > 0) {

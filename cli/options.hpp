@@ -2,11 +2,14 @@
 // Command-line options of `hit` and `hit serve`: parsing and validation only. Every bad input
 // becomes one line of text and exit code 2 here, before anything runs.
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -122,6 +125,16 @@ struct parsed {
   int exit_code = exit_ok;  // for action::exit
   std::string message;      // for action::exit: text for stdout (code 0) or stderr (otherwise)
 };
+
+// Whether the request has a header of this name (compared without case), given with -H.
+inline bool has_header(const http::request_spec& r, std::string_view name) {
+  return std::any_of(r.headers.begin(), r.headers.end(), [&](const auto& h) {
+    return std::equal(h.first.begin(), h.first.end(), name.begin(), name.end(), [](char a, char b) {
+      return std::tolower(static_cast<unsigned char>(a)) ==
+             std::tolower(static_cast<unsigned char>(b));
+    });
+  });
+}
 
 // Parses argv. Never throws, never exits, prints nothing. Messages are one line, with what the
 // user typed quoted and its control bytes escaped. `env` is where a run finds the shard

@@ -138,6 +138,7 @@ TEST_F(transport_nginx, host_and_connect_to_name_the_tls_server) {
   EXPECT_EQ(header_only.exit_code, 1) << header_only.err;
   EXPECT_NE(header_only.err.find("certificate verify failed"), std::string::npos)
       << header_only.err;
+  EXPECT_NE(header_only.err.find("--host NAME does"), std::string::npos) << header_only.err;
   const auto named = run_json(
       {"-n", "40", "-c", "2", "--cacert", ca, "--host", "localhost", "https://" + at(tls_) + "/"});
   EXPECT_EQ(named["status_codes"]["200"], 40);

@@ -33,7 +33,8 @@ struct shard_id {
 using environment = std::function<const char*(const char*)>;
 
 // This process's shard: `--shard I/N` when given (it wins), else the first of Open MPI
-// (OMPI_COMM_WORLD_RANK/SIZE), PMI (PMI_RANK/SIZE), Slurm (SLURM_PROCID/NTASKS) and a Kubernetes
+// (OMPI_COMM_WORLD_RANK/SIZE), PMI (PMI_RANK/SIZE), srun's job step (SLURM_PROCID with
+// SLURM_STEP_NUM_TASKS: not a batch script's allocation) and a Kubernetes
 // Indexed Job (JOB_COMPLETION_INDEX, counted by `--shards N` or HIT_SHARDS) that is set; else
 // shard 0 of 1. `shard_text`/`shards_text` are the options as typed (nullopt: not given). Fails
 // with one line (exit 2) on malformed values, an index outside [0, N), a count that disagrees

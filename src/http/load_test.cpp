@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/un.h>
 
 #include <condition_variable>
 #include <exception>
@@ -81,9 +82,9 @@ load_test::~load_test() {
 result<void> load_test::resolve_unix_socket() {
   const auto& path = impl_->cfg.unix_socket;
   const std::string name = "--unix-socket '" + printable(path) + "'";
-  // sockaddr_un's sun_path holds 107 bytes and a terminating NUL.
-  if (path.empty() || path.size() > 107 || path.find('\0') != std::string::npos)
-    return failure{name + ": a socket path is 1 to 107 bytes"};
+  constexpr std::size_t most = sizeof(sockaddr_un::sun_path) - 1;  // and a terminating NUL
+  if (path.empty() || path.size() > most || path.find('\0') != std::string::npos)
+    return failure{name + ": a socket path is 1 to " + std::to_string(most) + " bytes, no NUL"};
   std::error_code ec;
   if (!std::filesystem::is_socket(path, ec))
     return failure{name + ": " +
@@ -102,6 +103,7 @@ result<void> load_test::resolve() {
   const auto& cfg = impl_->cfg;
   auto& plan = impl_->plan;
   plan.local_address.reset();
+  if (!cfg.unix_socket.empty()) return resolve_unix_socket();
   if (!cfg.local_address.empty()) {
     const auto local = ip::make_address(cfg.local_address, ec);
     const std::string name = "--local-address '" + printable(cfg.local_address) + "'";
@@ -114,7 +116,6 @@ result<void> load_test::resolve() {
     if (ec) return failure{"cannot connect from " + name + ": " + ec.message()};
     plan.local_address = local;
   }
-  if (!cfg.unix_socket.empty()) return resolve_unix_socket();
   const bool elsewhere = !cfg.connect_host.empty();
   const auto& host = elsewhere ? cfg.connect_host : cfg.target.host;
   const auto& port = elsewhere ? cfg.connect_port : cfg.target.port;

@@ -1,5 +1,6 @@
 #include "hit/http/server.hpp"
 
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -473,10 +474,11 @@ result<std::unique_ptr<server>> server::make(const server_config& cfg) {
                    std::to_string(max_h2_streams)};
   auto i = std::make_unique<impl>(cfg);
   if (!cfg.unix_path.empty()) {
-    // sockaddr_un holds 107 bytes and a NUL.
-    if (cfg.unix_path.size() > 107 || cfg.unix_path.find('\0') != std::string::npos)
-      return failure{"bad socket path 'unix:" + printable(cfg.unix_path) +
-                     "': 1 to 107 bytes, no NUL"};
+    constexpr std::size_t most = sizeof(sockaddr_un::sun_path) - 1;  // and a terminating NUL
+    if (cfg.unix_path.empty() || cfg.unix_path.size() > most ||
+        cfg.unix_path.find('\0') != std::string::npos)
+      return failure{"bad socket path 'unix:" + printable(cfg.unix_path) + "': 1 to " +
+                     std::to_string(most) + " bytes, no NUL"};
     i->endpoint = asio::local::stream_protocol::endpoint(cfg.unix_path);
   } else {
     error_code ec;

@@ -201,6 +201,20 @@ TEST_F(transport_nginx, unix_sockets_plain_h2c_and_tls) {
   EXPECT_EQ(none.exit_code, 1);
   EXPECT_NE(none.err.find("no such socket: is the server running?"), std::string::npos) << none.err;
   EXPECT_EQ(std::count(none.err.begin(), none.err.end(), '\n'), 1) << none.err;
+  // A path longer than a socket address holds (107 bytes): one line from the engine, exit 1;
+  // from hit serve, exit 2, as a bad address is.
+  const std::string long_path = "/tmp/" + std::string(200, 's');
+  const auto too_long = run_hit({"-n", "5", "--unix-socket", long_path, "http://localhost/"});
+  EXPECT_EQ(too_long.exit_code, 1);
+  EXPECT_NE(too_long.err.find("a socket path is 1 to 107 bytes"), std::string::npos)
+      << too_long.err;
+  for (const auto& [listen, says] :
+       {std::pair{"unix:" + long_path, "bad socket path"},
+        std::pair{std::string("unix:"), "wants a socket path after 'unix:'"}}) {
+    const auto serve = run_hit({"serve", "--listen", listen}, std::chrono::seconds(10));
+    EXPECT_EQ(serve.exit_code, 2) << listen;
+    EXPECT_NE(serve.err.find(says), std::string::npos) << serve.err;
+  }
 }
 
 }  // namespace

@@ -27,6 +27,8 @@ json config_rows(const run_record& r) {
   row("URL", o.url_text);
   if (!o.connect_host.empty()) row("Connected to", host_port(o.connect_host, o.connect_port));
   if (!o.unix_socket.empty()) row("Connected to", "unix:" + o.unix_socket);
+  if (!o.proxy_host.empty())
+    row("Connected to", host_port(o.proxy_host, o.proxy_port) + " (proxy)");
   row("Method", o.request.method);
   if (o.open_model) {
     row("Model",

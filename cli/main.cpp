@@ -111,9 +111,10 @@ result<void> write_report(const std::string& text, bool to_stderr) {
   return {};
 }
 
-// Where the run connected: HOST:PORT of the URL, or of --connect-to; unix:PATH.
+// Where the run connected: HOST:PORT of the URL, or of --connect-to; unix:PATH; the proxy.
 std::string destination(const cli::run_options& o) {
   if (!o.unix_socket.empty()) return "unix:" + printable(o.unix_socket);
+  if (!o.proxy_host.empty()) return "the proxy " + cli::host_port(o.proxy_host, o.proxy_port);
   return o.connect_host.empty() ? cli::host_port(o.target.host, o.target.port)
                                 : cli::host_port(o.connect_host, o.connect_port);
 }
@@ -248,6 +249,8 @@ int run(cli::run_options o) {
   cfg.family = o.family;
   cfg.local_address = o.local_address;
   cfg.unix_socket = o.unix_socket;
+  cfg.proxy_host = o.proxy_host;
+  cfg.proxy_port = o.proxy_port;
   // The body moves into the engine, held once; the report needs only the rest.
   cfg.request = std::move(o.request);
   o.request = {cfg.request.method, cfg.request.headers, {}, cfg.request.keepalive};
@@ -411,6 +414,13 @@ int run(cli::run_options o) {
                  f.hint.empty() ? "" : ")");
     return cli::exit_failure;
   }
+  // Every request failed because the proxy did not open its tunnel: say what it answered.
+  if (s.requests > 0 && s.error_count(stats::error_kind::proxy) == s.requests) {
+    std::fprintf(stderr, "hit: no tunnel through %s to %s: %s\n", destination(o).c_str(),
+                 cli::host_port(o.target.host, o.target.port).c_str(),
+                 printable(test.first_proxy_failure()).c_str());
+    return cli::exit_failure;
+  }
   // h2c with prior knowledge to a server that speaks only HTTP/1.1: it answers the preface with
   // a 400 or closes, and nghttp2 reads that as a broken connection.
   if (o.http == http::http_version::http2 && o.target.scheme == "http" && s.requests > 0 &&
@@ -423,8 +433,8 @@ int run(cli::run_options o) {
     return cli::exit_failure;
   }
   if (s.requests > 0 && s.error_count(stats::error_kind::refused) == s.requests) {
-    std::fprintf(stderr, "hit: every connection to %s was refused: is the server running?\n",
-                 destination(o).c_str());
+    std::fprintf(stderr, "hit: every connection to %s was refused: is the %s running?\n",
+                 destination(o).c_str(), o.proxy_host.empty() ? "server" : "proxy");
     return cli::exit_failure;
   }
   // After 1 (the run could not be done) and 130 (interrupted): those say more about the run

@@ -60,6 +60,7 @@ Examples:
   hit report run-*.json                           the shards merged: the whole run
   hit --connect-to 10.0.0.5:443 https://api.example.test/   that address, that name
   hit --unix-socket /run/app.sock http://localhost/          a Unix-domain socket
+  hit -x http://127.0.0.1:3128 https://api.example.test/    through a proxy (CONNECT)
   hit serve --listen 127.0.0.1:8080               the embedded test server
 
 Exit codes:
@@ -299,7 +300,7 @@ struct run_args {
   std::string cacert, cert, key, tls_min = "1.2", ciphers, tls13_ciphers;
   std::string save, html, live, interval = "1s";
   std::string shard, shards, start_at;
-  std::string connect_to, host, local_address, unix_socket;
+  std::string connect_to, host, local_address, unix_socket, proxy;
   bool ipv4 = false, ipv6 = false;
   std::vector<CLI::Option*> tls_opts;  // those that need an https URL
   // Which were given.
@@ -307,7 +308,7 @@ struct run_args {
   CLI::Option *rate_opt, *stages_opt, *workers_opt, *max_workers_opt, *idle_opt;
   CLI::Option *http_opt, *streams_opt, *window_opt;
   CLI::Option *interval_opt, *shard_opt, *shards_opt, *start_at_opt;
-  CLI::Option *connect_to_opt, *host_opt, *local_address_opt, *unix_socket_opt;
+  CLI::Option *connect_to_opt, *host_opt, *local_address_opt, *unix_socket_opt, *proxy_opt;
 };
 
 struct report_args {
@@ -448,6 +449,10 @@ void declare_transport(CLI::App& app, run_args& a) {
                                      "Connect to this Unix-domain socket; the URL still gives the "
                                      "Host header (and over https the TLS name)")
                           ->type_name("PATH");
+  a.proxy_opt = app.add_option("-x,--proxy", a.proxy,
+                               "Through this HTTP proxy: CONNECT tunnels for https, absolute-form "
+                               "requests for http (the proxy resolves the URL's host)")
+                    ->type_name("http://HOST:PORT");
 }
 
 void declare_scale_out(CLI::App& app, run_args& a) {
@@ -542,7 +547,26 @@ std::pair<std::string, std::string> host_port_arg(const std::string& text,
   return {u->host, u->port};
 }
 
-// --connect-to, --host, -4/-6, --local-address, --unix-socket.
+// -x/--proxy http://HOST[:PORT] (or HOST:PORT): a forward proxy spoken to in plain HTTP. Its
+// port defaults to 80 as an http URL's does. Not from the environment (HTTP_PROXY...): a load
+// test that went through a proxy nobody asked for would measure the proxy.
+void validate_proxy(const run_args& a, run_options& r) {
+  std::string text = a.proxy;
+  const auto scheme = text.find("://");
+  if (scheme != std::string::npos && text.substr(0, scheme) != "http")
+    bad("-x/--proxy " + echo(a.proxy) + ": only an http:// proxy is supported (no TLS to the " +
+        "proxy, no SOCKS)");
+  if (scheme != std::string::npos) text = text.substr(scheme + 3);
+  if (!text.empty() && text.back() == '/') text.pop_back();
+  if (text.find('@') != std::string::npos)
+    bad("-x/--proxy " + echo(a.proxy) +
+        ": credentials go in a header, not the URL: -H 'Proxy-Authorization: Basic ...'");
+  std::tie(r.proxy_host, r.proxy_port) = host_port_arg(text, "-x/--proxy", false);
+  for (const auto* o : {a.connect_to_opt, a.unix_socket_opt})
+    if (o->count() > 0) bad("-x/--proxy and " + o->get_name() + " exclude each other");
+}
+
+// --connect-to, --host, -4/-6, --local-address, --unix-socket, -x/--proxy.
 void validate_transport(const run_args& a, run_options& r) {
   if (a.connect_to_opt->count() > 0)
     std::tie(r.connect_host, r.connect_port) = host_port_arg(a.connect_to, "--connect-to", true);
@@ -561,6 +585,7 @@ void validate_transport(const run_args& a, run_options& r) {
     if (a.ipv4 || a.ipv6) bad("-4 and -6 are IP families: not with --unix-socket");
     r.unix_socket = a.unix_socket;
   }
+  if (a.proxy_opt->count() > 0) validate_proxy(a, r);
   if (a.ipv4 && a.ipv6) bad("-4 and -6 exclude each other: give one, or neither for both");
   r.family = a.ipv4 ? http::ip_family::v4 : a.ipv6 ? http::ip_family::v6 : http::ip_family::any;
   if (a.local_address_opt->count() > 0) {
@@ -831,6 +856,8 @@ void validate_http(const run_args& a, run_options& r) {
   r.window_bits = whole_number<unsigned>(a.window_bits, "--window-bits", 16, 30);
   if (may_h2 && !r.request.keepalive)
     bad("--no-keepalive is HTTP/1.1's: an HTTP/2 connection carries many requests");
+  if (!r.proxy_host.empty() && r.target.scheme == "http" && r.http == http::http_version::http2)
+    bad("--h2 on an http:// URL (h2c) does not go through a proxy: use an https:// URL");
 }
 
 run_options validate_run(const run_args& a, const environment& env) {

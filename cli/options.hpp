@@ -51,6 +51,7 @@ struct run_options {
   http::ip_family family = http::ip_family::any;
   std::string local_address;                              // an IP literal; empty: the kernel picks
   std::string unix_socket;                                // --unix-socket PATH; empty: TCP
+  std::string proxy_host, proxy_port;                     // -x/--proxy; empty: none
   http::http_version http = http::http_version::http1_1;  // --h2, --http
   unsigned streams = 1;                                   // --streams (HTTP/2)
   unsigned window_bits = 30;                              // --window-bits (HTTP/2)
@@ -128,12 +129,8 @@ struct parsed {
 
 // Whether the request has a header of this name (compared without case), given with -H.
 inline bool has_header(const http::request_spec& r, std::string_view name) {
-  return std::any_of(r.headers.begin(), r.headers.end(), [&](const auto& h) {
-    return std::equal(h.first.begin(), h.first.end(), name.begin(), name.end(), [](char a, char b) {
-      return std::tolower(static_cast<unsigned char>(a)) ==
-             std::tolower(static_cast<unsigned char>(b));
-    });
-  });
+  return std::any_of(r.headers.begin(), r.headers.end(),
+                     [&](const auto& h) { return http::iequals(h.first, name); });
 }
 
 // Parses argv. Never throws, never exits, prints nothing. Messages are one line, with what the

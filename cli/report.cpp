@@ -233,6 +233,8 @@ std::string text_report(const stats::summary& s, const run_context& ctx) {
                        host_port(o.connect_host, o.connect_port));
   if (!o.unix_socket.empty())
     out += fmt::format("  Connected to:  unix:{} (--unix-socket)\n", printable(o.unix_socket));
+  if (!o.proxy_host.empty())
+    out += fmt::format("  Connected to:  {} (the proxy)\n", host_port(o.proxy_host, o.proxy_port));
   shard_lines(out, ctx);
   out += fmt::format("  Requests:      {}\n", s.requests);
   out += fmt::format("  Success ratio: {:.2f}% ({} with 2xx/3xx)\n", s.success_ratio() * 100,
@@ -341,6 +343,7 @@ nlohmann::json json_report(const stats::summary& s, const run_context& ctx) {
   j["target"] = o.url_text;
   if (!o.connect_host.empty()) j["connect_to"] = host_port(o.connect_host, o.connect_port);
   if (!o.unix_socket.empty()) j["unix_socket"] = o.unix_socket;
+  if (!o.proxy_host.empty()) j["proxy"] = host_port(o.proxy_host, o.proxy_port);
   j["method"] = o.request.method;
   j["interrupted"] = ctx.interrupted;
   // Only for shards, and late starts: a report without them keeps the schema it always had.

@@ -180,6 +180,10 @@ json config_json(const run_record& r) {
     j["connect_port"] = o.connect_port;
   }
   if (!o.unix_socket.empty()) j["unix_socket"] = o.unix_socket;
+  if (!o.proxy_host.empty()) {
+    j["proxy_host"] = o.proxy_host;
+    j["proxy_port"] = o.proxy_port;
+  }
   return j;
 }
 
@@ -219,6 +223,10 @@ void read_config(const json& j, run_record& r) {
     o.connect_port = text(j, "connect_port", w);
   }
   if (j.contains("unix_socket")) o.unix_socket = text(j, "unix_socket", w);
+  if (j.contains("proxy_host")) {
+    o.proxy_host = text(j, "proxy_host", w);
+    o.proxy_port = text(j, "proxy_port", w);
+  }
 }
 
 json summary_json(const stats::summary& s) {

@@ -11,11 +11,16 @@
 
 #include <netinet/in.h>
 
+#include <algorithm>
+#include <string_view>
+
 #include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
 
 #include "detail/classify.hpp"
 #include "detail/event_loop.hpp"
+#include "hit/printable.hpp"
 
 namespace hit::http::detail {
 
@@ -148,20 +153,92 @@ void connection::connect_next() {
 
 void connection::on_connect(const boost::system::error_code& ec) {
   if (!ec && !timed_out_) {
-    const auto now = clock::now();
-    loop_.summary.connect_time.record(now - connect_start_);
-    connect_start_ = now;
     loop_.preferred_endpoint = (loop_.preferred_endpoint + attempt_) % loop_.endpoints.size();
     boost::system::error_code ignored;  // (a Unix socket has no Nagle to turn off)
     if (loop_.endpoints[loop_.preferred_endpoint].protocol().family() != AF_UNIX)
       transport_.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
-    transport_.async_handshake(
-        bind([this](const boost::system::error_code& e) { on_handshake(e); }));
-    return;
+    if (!loop_.tunnel.empty()) return open_tunnel();
+    return connected();
   }
   transport_.close();
   if (!timed_out_ && ++attempt_ < loop_.endpoints.size()) return connect_next();
   connect_failed(timed_out_ ? stats::error_kind::connect_timeout : classify(ec, true));
+}
+
+// Through a proxy to an https URL: CONNECT host:port on the bare socket, then, once the proxy
+// answers 2xx, TLS end to end inside the tunnel. Once per connection, never per request: the
+// answer is read into a string of the connection's, a little at a time (a proxy's answer is a
+// few hundred bytes; the server speaks first only after the ClientHello, so nothing may follow
+// the answer's empty line).
+void connection::open_tunnel() {
+  tunnel_reply_.clear();
+  asio::async_write(transport_.socket(), asio::buffer(loop_.tunnel),
+                    bind([this](const boost::system::error_code& ec, std::size_t) {
+                      if (timed_out_) return connect_failed(stats::error_kind::connect_timeout);
+                      if (ec) {
+                        transport_.close();
+                        return connect_failed(classify(ec, true));
+                      }
+                      read_tunnel_reply();
+                    }));
+}
+
+void connection::read_tunnel_reply() {
+  constexpr std::size_t chunk = 512;
+  const auto had = tunnel_reply_.size();
+  tunnel_reply_.resize(had + chunk);
+  transport_.socket().async_read_some(
+      asio::buffer(tunnel_reply_.data() + had, chunk),
+      bind([this, had](const boost::system::error_code& ec, std::size_t n) {
+        tunnel_reply_.resize(had + n);
+        on_tunnel_reply(ec);
+      }));
+}
+
+void connection::on_tunnel_reply(const boost::system::error_code& ec) {
+  if (timed_out_) return connect_failed(stats::error_kind::connect_timeout);
+  constexpr std::size_t most = 16 * 1024;  // a proxy's answer header; beyond it, not one
+  const auto end = tunnel_reply_.find("\r\n\r\n");
+  if (end == std::string::npos) {
+    if (ec == asio::error::eof)
+      return tunnel_failed("the proxy closed the connection without answering CONNECT");
+    if (ec) {
+      transport_.close();
+      return connect_failed(classify(ec, true));
+    }
+    if (tunnel_reply_.size() > most)
+      return tunnel_failed("the proxy's answer to CONNECT is too long");
+    return read_tunnel_reply();
+  }
+  // "HTTP/1.1 200 Connection established": the status is the three digits after the version.
+  const std::string_view line =
+      std::string_view(tunnel_reply_).substr(0, tunnel_reply_.find("\r\n"));
+  const bool http = line.size() >= 12 && line.substr(0, 7) == "HTTP/1." && line[8] == ' ';
+  const auto status = http ? line.substr(9, 3) : std::string_view();
+  if (!http || status.size() != 3 ||
+      !std::all_of(status.begin(), status.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return tunnel_failed("the proxy's answer to CONNECT is not HTTP: '" +
+                         printable(line.substr(0, 80)) + "'");
+  if (status[0] != '2')
+    return tunnel_failed("the proxy refused the tunnel: " + printable(line.substr(9, 80)));
+  if (end + 4 != tunnel_reply_.size())
+    return tunnel_failed("the proxy sent bytes after its answer to CONNECT");
+  tunnel_reply_ = std::string();  // (its memory too: the connection may live long)
+  connected();
+}
+
+void connection::tunnel_failed(std::string why) {
+  loop_.proxy_failed(std::move(why));
+  transport_.close();
+  connect_failed(stats::error_kind::proxy);
+}
+
+// Connected to the server (through the tunnel, if any): TLS next, or at once ready over TCP.
+void connection::connected() {
+  const auto now = clock::now();
+  loop_.summary.connect_time.record(now - connect_start_);
+  connect_start_ = now;
+  transport_.async_handshake(bind([this](const boost::system::error_code& e) { on_handshake(e); }));
 }
 
 void connection::on_handshake(const boost::system::error_code& ec) {

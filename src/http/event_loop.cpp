@@ -16,6 +16,7 @@ event_loop::event_loop(const load_config& c, const run_plan& plan, unsigned inde
       local_address(plan.local_address),
       server_name(plan.server_name),
       request(plan.request),
+      tunnel(plan.tunnel),
       head(plan.head),
       tls(plan.tls.get()),
       http2(plan.http2),

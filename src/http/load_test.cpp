@@ -18,6 +18,7 @@
 #include "detail/event_loop.hpp"
 #include "detail/http2_request.hpp"
 #include "hit/printable.hpp"
+#include "hit/version.hpp"
 
 namespace hit::http {
 
@@ -45,6 +46,29 @@ load_test::load_test(load_config cfg) : impl_(std::make_unique<impl>()) {
   s.cfg = std::move(cfg);
   s.cfg.request.keepalive = s.cfg.keepalive;
   s.plan.head = s.cfg.request.method == "HEAD";
+  if (!s.cfg.proxy_host.empty()) {
+    if (s.cfg.target.scheme == "https") {
+      // CONNECT names the port always, and an IPv6 literal in brackets (RFC 9110 9.3.6). The
+      // proxy's credentials go to the proxy, never through the tunnel to the server.
+      const auto& t = s.cfg.target;
+      const auto authority =
+          (t.host.find(':') == std::string::npos ? t.host : "[" + t.host + "]") + ":" + t.port;
+      s.plan.tunnel = "CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority +
+                      "\r\nUser-Agent: hit/" HIT_VERSION "\r\n";
+      auto& headers = s.cfg.request.headers;
+      for (auto h = headers.begin(); h != headers.end();) {
+        if (!iequals(h->first, "proxy-authorization")) {
+          ++h;
+          continue;
+        }
+        s.plan.tunnel += h->first + ": " + h->second + "\r\n";
+        h = headers.erase(h);
+      }
+      s.plan.tunnel += "\r\n";
+    } else {
+      s.cfg.request.absolute_form = true;
+    }
+  }
   // HTTP/2 always, or when a TLS server picks it (negotiate on http:// is HTTP/1.1).
   const bool h2 = s.cfg.http == http_version::http2 ||
                   (s.cfg.http == http_version::negotiate && s.cfg.target.scheme == "https");
@@ -116,9 +140,10 @@ result<void> load_test::resolve() {
     if (ec) return failure{"cannot connect from " + name + ": " + ec.message()};
     plan.local_address = local;
   }
+  const bool proxied = !cfg.proxy_host.empty();
   const bool elsewhere = !cfg.connect_host.empty();
-  const auto& host = elsewhere ? cfg.connect_host : cfg.target.host;
-  const auto& port = elsewhere ? cfg.connect_port : cfg.target.port;
+  const auto& host = proxied ? cfg.proxy_host : elsewhere ? cfg.connect_host : cfg.target.host;
+  const auto& port = proxied ? cfg.proxy_port : elsewhere ? cfg.connect_port : cfg.target.port;
   ip::tcp::resolver resolver(io);
   const auto t0 = detail::clock::now();
   // -4/-6 ask for that family only, without AI_ADDRCONFIG (Asio's default), which glibc applies
@@ -128,7 +153,10 @@ result<void> load_test::resolve() {
                      : resolver.resolve(cfg.family == ip_family::v4 ? ip::tcp::v4() : ip::tcp::v6(),
                                         host, port, ip::resolver_base::flags(), ec);
   impl_->dns = detail::clock::now() - t0;
-  const std::string what = "'" + printable(host) + "'" + (elsewhere ? " (--connect-to)" : "");
+  const std::string what = "'" + printable(host) + "'" +
+                           (proxied     ? " (the proxy)"
+                            : elsewhere ? " (--connect-to)"
+                                        : "");
   const std::string family =
       cfg.family == ip_family::v4 ? "IPv4 address (-4)" : "IPv6 address (-6)";
   if (ec && cfg.family != ip_family::any) {
@@ -289,6 +317,12 @@ load_test::live_intervals load_test::take_live_intervals() {
 
 std::chrono::system_clock::time_point load_test::started_at() const {
   return impl_->wall_start;
+}
+
+std::string load_test::first_proxy_failure() const {
+  for (const auto& l : impl_->loops)
+    if (!l->first_proxy_failure.empty()) return l->first_proxy_failure;
+  return {};
 }
 
 tls_failure load_test::first_tls_failure() const {

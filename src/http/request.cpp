@@ -6,16 +6,13 @@
 #include "hit/version.hpp"
 
 namespace hit::http {
-namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
+bool iequals(std::string_view a, std::string_view b) noexcept {
   return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
     return std::tolower(static_cast<unsigned char>(x)) ==
            std::tolower(static_cast<unsigned char>(y));
   });
 }
-
-}  // namespace
 
 request_bytes build_request(const url& target, request_spec spec) {
   auto user_has = [&](std::string_view name) {
@@ -27,6 +24,11 @@ request_bytes build_request(const url& target, request_spec spec) {
   r.reserve(256 + (inline_body ? spec.body.size() : 0));
   r += spec.method;
   r += ' ';
+  if (spec.absolute_form) {
+    r += target.scheme;
+    r += "://";
+    r += target.authority;
+  }
   r += target.target;
   r += " HTTP/1.1\r\n";
   auto add = [&](std::string_view name, std::string_view value) {

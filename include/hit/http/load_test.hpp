@@ -56,6 +56,12 @@ struct load_config {
   // Connect to this Unix-domain socket instead of a host (--unix-socket); the URL still gives
   // the Host header, and over https the TLS name. Excludes connect_host, family, local_address.
   std::string unix_socket;
+  // Through a forward HTTP proxy (-x): connect to it instead. An https URL is reached through a
+  // tunnel the proxy opens on CONNECT host:port, then TLS end to end; an http URL's requests go
+  // to the proxy in absolute form. The proxy resolves the URL's host, this run only the proxy's.
+  // Excludes connect_host and unix_socket; http:// with HTTP/2 (h2c) is not supported.
+  std::string proxy_host;
+  std::string proxy_port;
   request_spec request;   // what: method, headers, body (the engine builds the bytes)
   tls_options tls;        // https only
   bool keepalive = true;  // false: every request on a new connection (Connection: close)
@@ -133,10 +139,10 @@ class load_test {
   // before start(), from the owning thread.
   result<void> prepare_tls();
 
-  // Resolves the host (or connect_host) once for the whole run (the time it took is the
-  // summary's `dns`), keeping the addresses of `family` and of local_address's family, and checks
-  // that local_address can be bound. Blocking. Fails with one line: the resolver's message, no
-  // address of the family, or why the local address cannot be used. Call before start(), from
+  // Resolves the host (or connect_host, or proxy_host) once for the whole run (the time it took is
+  // the summary's `dns`), keeping the addresses of `family` and of local_address's family, and
+  // checks that local_address can be bound. Blocking. Fails with one line: the resolver's message,
+  // no address of the family, or why the local address cannot be used. Call before start(), from
   // the owning thread.
   result<void> resolve();
 
@@ -178,6 +184,10 @@ class load_test {
   // verify failed: self-signed certificate"), with a hint when an option would help; empty
   // when none failed.
   [[nodiscard]] tls_failure first_tls_failure() const;
+
+  // After join: what the proxy answered the first CONNECT it refused ("403 Forbidden"), or why
+  // its answer was not understood; empty when none failed.
+  [[nodiscard]] std::string first_proxy_failure() const;
 
  private:
   result<void> resolve_unix_socket();

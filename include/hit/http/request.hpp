@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -18,6 +19,9 @@ struct request_spec {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   bool keepalive = true;  // false: send "Connection: close"
+  // Through a forward proxy (an http:// URL with -x): the request line carries the absolute
+  // URL, "GET http://host:port/path HTTP/1.1" (RFC 9112 3.2.2), for the proxy to forward.
+  bool absolute_form = false;
 };
 
 // The request as the engine writes it: `head`, then `body`. A body up to `inline_body_limit`
@@ -29,6 +33,9 @@ struct request_bytes {
   std::string body;
   [[nodiscard]] std::size_t size() const noexcept { return head.size() + body.size(); }
 };
+
+// Whether two header names are the same: ASCII letters compare without case (RFC 9110 5.1).
+bool iequals(std::string_view a, std::string_view b) noexcept;
 
 // Serialises the request. User headers replace the defaults of the same name (Host,
 // User-Agent, Accept); Content-Length is set from the body when there is one, or when the

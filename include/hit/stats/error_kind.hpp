@@ -18,6 +18,7 @@ enum class error_kind : std::uint8_t {
   malformed,        // not valid HTTP/1.1 (or its header was too large), or an HTTP/2 protocol error
   tls,              // TLS failed: the handshake, a refusal alert right after it, a bad record
   stream_reset,     // HTTP/2: the server reset the request's stream (RST_STREAM)
+  proxy,            // the proxy (-x) did not open the tunnel: CONNECT refused or badly answered
   other,            // any other socket error (unreachable network, out of descriptors, ...)
 };
 // (A host that does not resolve is no error kind: the host is resolved once, before the run,
@@ -29,7 +30,7 @@ inline constexpr std::size_t error_kind_count = static_cast<std::size_t>(error_k
 constexpr std::string_view name(error_kind k) noexcept {
   constexpr std::array<std::string_view, error_kind_count> names = {
       "refused", "connect_timeout", "timeout", "reset", "closed", "malformed",
-      "tls",     "stream_reset",    "other"};
+      "tls",     "stream_reset",    "proxy",   "other"};
   static_assert(names.back() == "other", "one name per error_kind, in order");
   return names[static_cast<std::size_t>(k)];
 }

@@ -80,6 +80,11 @@ class connection {
   void begin_connect();
   void connect_next();
   void on_connect(const boost::system::error_code& ec);
+  void open_tunnel();
+  void read_tunnel_reply();
+  void on_tunnel_reply(const boost::system::error_code& ec);
+  void tunnel_failed(std::string why);
+  void connected();
   void on_handshake(const boost::system::error_code& ec);
   void connect_failed(stats::error_kind kind);
   void ready();
@@ -133,6 +138,7 @@ class connection {
   timer_type timer_;         // pacing and reconnect back-off waits
   std::size_t attempt_ = 0;  // endpoint being tried by the current connect
   clock::time_point connect_start_{};
+  std::string tunnel_reply_;  // the proxy's answer to CONNECT, while it is read
   clock::time_point deadline_ = clock::time_point::max();  // of the current connect or request
   bool timed_out_ = false;
   bool has_request_ = false;  // a request is assigned (false while only connecting)

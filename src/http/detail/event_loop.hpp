@@ -39,7 +39,9 @@ struct run_plan {
   std::optional<asio::ip::address> local_address;  // connect from it (--local-address)
   std::string server_name;                         // TLS: SNI and the certificate's name
   request_bytes request;                           // the request's HTTP/1.1 bytes (build_request)
-  bool head = false;                               // the request is HEAD: responses carry no body
+  // Through a proxy to an https URL: the CONNECT request that opens the tunnel; else empty.
+  std::string tunnel;
+  bool head = false;                 // the request is HEAD: responses carry no body
   http2_request http2;               // the request as HTTP/2 fields, when it may be sent so
   std::unique_ptr<tls_context> tls;  // https only
 };
@@ -94,6 +96,11 @@ struct event_loop {
   void tls_failed(tls_failure f) {
     if (first_tls_failure.reason.empty()) first_tls_failure = std::move(f);
   }
+  // The proxy refused a tunnel, or answered CONNECT with something else than HTTP: the first
+  // reason is kept, for the run's message.
+  void proxy_failed(std::string reason) {
+    if (first_proxy_failure.empty()) first_proxy_failure = std::move(reason);
+  }
 
   // Queues an HTTP/2 request to be sent again, once (counted in retries): refused by the
   // server, or on a stale connection. `any_connection`: it may go on any connection, else only
@@ -126,6 +133,7 @@ struct event_loop {
   const std::optional<asio::ip::address>& local_address;
   const std::string& server_name;
   const request_bytes& request;
+  const std::string& tunnel;
   const bool head;
   const tls_context* tls;
   const http2_request& http2;
@@ -150,6 +158,7 @@ struct event_loop {
   std::chrono::nanoseconds sweep_interval{};
   stats::summary summary;
   tls_failure first_tls_failure;
+  std::string first_proxy_failure;
   published_counters published;
   std::unique_ptr<stats::timeline> live;  // cfg.live: the summary's second timeline
   live_mailbox mailbox;

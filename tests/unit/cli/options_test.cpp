@@ -270,6 +270,18 @@ TEST(options, transport_knobs) {
   EXPECT_TRUE(p.run.tls.server_name.empty());
 }
 
+TEST(options, proxy) {
+  auto p = parse({"-x", "http://proxy.example.test:3128/", "https://h/"});
+  ASSERT_EQ(p.what, parsed::action::run) << p.message;
+  EXPECT_EQ(p.run.proxy_host, "proxy.example.test");
+  EXPECT_EQ(p.run.proxy_port, "3128");
+  p = parse({"--proxy", "[::1]", "--h2", "https://h/"});  // an http URL's port: 80
+  ASSERT_EQ(p.what, parsed::action::run) << p.message;
+  EXPECT_EQ(p.run.proxy_host, "::1");
+  EXPECT_EQ(p.run.proxy_port, "80");
+  EXPECT_TRUE(parse({"http://h/"}).run.proxy_host.empty());
+}
+
 TEST(options, transport_knobs_refuse_bad_input_in_one_line) {
   const std::vector<std::pair<std::vector<const char*>, std::string>> cases = {
       {{"--connect-to", "10.0.0.5", "http://h/"}, "--connect-to wants HOST:PORT"},
@@ -288,6 +300,14 @@ TEST(options, transport_knobs_refuse_bad_input_in_one_line) {
       {{"--unix-socket", "", "http://h/"}, "--unix-socket wants a socket's path"},
       {{"--unix-socket", "/s", "--connect-to", "h:1", "http://h/"}, "exclude each other"},
       {{"--unix-socket", "/s", "-6", "http://h/"}, "not with --unix-socket"},
+      {{"-x", "https://p:3128", "http://h/"}, "only an http:// proxy is supported"},
+      {{"-x", "socks5://p:1080", "http://h/"}, "only an http:// proxy is supported"},
+      {{"-x", "http://u:pw@p:3128", "http://h/"}, "-H 'Proxy-Authorization: Basic ...'"},
+      {{"-x", "p:3128/path", "http://h/"}, "-x/--proxy wants NAME[:PORT]"},
+      {{"-x", "", "http://h/"}, "-x/--proxy wants NAME[:PORT]"},
+      {{"-x", "p:3128", "--connect-to", "h:1", "http://h/"}, "exclude each other"},
+      {{"-x", "p:3128", "--unix-socket", "/s", "http://h/"}, "exclude each other"},
+      {{"-x", "p:3128", "--h2", "http://h/"}, "does not go through a proxy"},
   };
   for (const auto& [args, says] : cases) {
     const auto p = parse(args);

@@ -61,3 +61,13 @@ TEST(request, a_large_body_is_held_once_apart_from_the_head) {
   EXPECT_NE(r.head.find("\r\nContent-Length: 65537\r\n"), std::string::npos);
   EXPECT_EQ(r.size(), r.head.size() + 65537);
 }
+
+TEST(request, absolute_form_for_a_proxy) {
+  request_spec s;
+  s.absolute_form = true;
+  auto r = whole(build_request(target(), s));
+  EXPECT_EQ(r.rfind("GET http://127.0.0.1:8080/p?q=1 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n", 0), 0u);
+  // The scheme's default port is left out, as in the Host header.
+  r = whole(build_request(*parse_url("http://example.test:80"), s));
+  EXPECT_EQ(r.rfind("GET http://example.test/ HTTP/1.1\r\nHost: example.test\r\n", 0), 0u);
+}

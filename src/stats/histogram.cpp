@@ -5,7 +5,8 @@
 
 namespace hit::stats {
 
-void histogram::merge(const histogram& other) noexcept {
+template <int B>
+void basic_histogram<B>::merge(const basic_histogram& other) noexcept {
   for (std::size_t i = 0; i < bucket_count; ++i) counts_[i] += other.counts_[i];
   total_ += other.total_;
   clamped_ += other.clamped_;
@@ -14,7 +15,8 @@ void histogram::merge(const histogram& other) noexcept {
   max_ = std::max(max_, other.max_);
 }
 
-std::uint64_t histogram::lowest_in_bucket(std::size_t i) noexcept {
+template <int B>
+std::uint64_t basic_histogram<B>::lowest_in_bucket(std::size_t i) noexcept {
   constexpr std::size_t exact_limit = std::size_t{2} << sub_bucket_bits;
   if (i < exact_limit) return i;
   const std::size_t half = std::size_t{1} << sub_bucket_bits;
@@ -23,14 +25,16 @@ std::uint64_t histogram::lowest_in_bucket(std::size_t i) noexcept {
   return static_cast<std::uint64_t>(sub) << shift;
 }
 
-std::uint64_t histogram::highest_in_bucket(std::size_t i) noexcept {
+template <int B>
+std::uint64_t basic_histogram<B>::highest_in_bucket(std::size_t i) noexcept {
   constexpr std::size_t exact_limit = std::size_t{2} << sub_bucket_bits;
   if (i < exact_limit) return i;
   const std::size_t shift = (i - exact_limit) / (std::size_t{1} << sub_bucket_bits) + 1;
   return lowest_in_bucket(i) + (std::uint64_t{1} << shift) - 1;
 }
 
-std::uint64_t histogram::percentile(double p) const noexcept {
+template <int B>
+std::uint64_t basic_histogram<B>::percentile(double p) const noexcept {
   if (total_ == 0) return 0;
   if (p <= 0) return min_;
   if (p >= 100) return max_;
@@ -48,5 +52,8 @@ std::uint64_t histogram::percentile(double p) const noexcept {
   }
   return max_;
 }
+
+template class basic_histogram<7>;
+template class basic_histogram<4>;
 
 }  // namespace hit::stats

@@ -19,9 +19,14 @@
 
 namespace hit::stats {
 
-class histogram {
+// basic_histogram<SubBucketBits>: 2^SubBucketBits buckets per power of two. `histogram` (7: the
+// precision above, ~35 KiB) is the run's; `coarse_histogram` (4: 16 buckets per power of two, a
+// value known to within 1/16, a percentile to within 3%, ~5 KiB) is for breakdowns kept many
+// times over, such as one per target of a targets file.
+template <int SubBucketBits>
+class basic_histogram {
  public:
-  static constexpr int sub_bucket_bits = 7;  // 128 buckets per power of two: <= 0.78% error
+  static constexpr int sub_bucket_bits = SubBucketBits;
   static constexpr int max_value_bits = 41;  // 2^41 ns ~ 36.6 minutes
   static constexpr std::uint64_t max_trackable = (std::uint64_t{1} << max_value_bits) - 1;
   static constexpr std::size_t bucket_count =
@@ -42,7 +47,7 @@ class histogram {
   void record(std::chrono::nanoseconds d) noexcept { record(d.count()); }
 
   // Adds every value of `other` as if recorded here: merge(a, b) == record-all of both.
-  void merge(const histogram& other) noexcept;
+  void merge(const basic_histogram& other) noexcept;
 
   [[nodiscard]] std::uint64_t count() const noexcept { return total_; }
   [[nodiscard]] std::uint64_t clamped() const noexcept { return clamped_; }
@@ -72,7 +77,7 @@ class histogram {
   // sum is not `t.count`, min above max, a min or max outside the non-empty buckets' range): a
   // corrupt record, never a histogram that would report wrong percentiles.
   template <typename Buckets>
-  static std::optional<histogram> restore(const Buckets& buckets, const totals& t);
+  static std::optional<basic_histogram> restore(const Buckets& buckets, const totals& t);
 
   static std::size_t index_of(std::uint64_t v) noexcept {
     constexpr std::uint64_t exact_limit = std::uint64_t{2} << sub_bucket_bits;  // 256
@@ -95,10 +100,18 @@ class histogram {
   std::uint64_t max_ = 0;
 };
 
+using histogram = basic_histogram<7>;  // <= 0.78% error
+using coarse_histogram = basic_histogram<4>;
+// (Defined in histogram.cpp for these two.)
+extern template class basic_histogram<7>;
+extern template class basic_histogram<4>;
+
 // `buckets`: a range of (index, count) pairs, indices ascending and below bucket_count.
+template <int B>
 template <typename Buckets>
-std::optional<histogram> histogram::restore(const Buckets& buckets, const totals& t) {
-  histogram h;
+std::optional<basic_histogram<B>> basic_histogram<B>::restore(const Buckets& buckets,
+                                                              const totals& t) {
+  basic_histogram h;
   std::uint64_t n = 0;
   std::size_t last = 0;
   bool first = true;

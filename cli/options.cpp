@@ -15,6 +15,7 @@
 #include "hit/printable.hpp"
 #include "hit/stats/duration.hpp"
 #include "hit/version.hpp"
+#include "http_syntax.hpp"
 
 namespace hit::cli {
 namespace {
@@ -159,25 +160,6 @@ std::chrono::nanoseconds duration_arg(const std::string& text, const std::string
   return *d;
 }
 
-// RFC 9110 5.6.2: a token is one or more of these.
-bool is_token(std::string_view s) {
-  static constexpr std::string_view extra = "!#$%&'*+-.^_`|~";
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char ch) {
-    const auto c = static_cast<unsigned char>(ch);
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           extra.find(ch) != std::string_view::npos;
-  });
-}
-
-// RFC 9110 5.5: a field value has no control byte but horizontal tab (no CR, LF or NUL: those
-// would end the header early and let the rest be read as another request).
-bool is_field_value(std::string_view s) {
-  return std::none_of(s.begin(), s.end(), [](char ch) {
-    const auto c = static_cast<unsigned char>(ch);
-    return (c < 0x20 && c != '\t') || c == 0x7f;
-  });
-}
-
 std::pair<std::string, std::string> header_arg(const std::string& h) {
   const auto colon = h.find(':');
   if (colon == std::string::npos) bad("header " + echo(h) + " has no colon: use -H 'Name: value'");
@@ -193,11 +175,7 @@ std::pair<std::string, std::string> header_arg(const std::string& h) {
   const std::string value = trim(std::string_view(h).substr(colon + 1));
   if (!is_field_value(value))
     bad("header " + echo(h) + " has a control character (CR, LF, NUL...) in its value");
-  auto is = [&](std::string_view n) {
-    return std::equal(name.begin(), name.end(), n.begin(), n.end(),
-                      [](char a, char b) { return std::tolower(a) == std::tolower(b); });
-  };
-  if (is("transfer-encoding") || is("content-length"))
+  if (is_framing_header(name))
     bad("header " + echo(h) + ": hit frames the body itself (Content-Length from -d/-D)");
   return {name, value};
 }

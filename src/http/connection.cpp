@@ -27,12 +27,12 @@ namespace hit::http::detail {
 connection::connection(event_loop& l)
     : loop_(l),
       transport_(l.io.get_executor(), l.tls, l.server_name, l.sessions),
-      session_(l.request, l.head, l.cfg.http != http_version::http2),
+      session_(l.requests, l.cfg.http != http_version::http2),
       timer_(l.io.get_executor()) {
   // HTTP/2 always (--h2), or when ALPN may choose it (--http auto over TLS).
   if (l.cfg.http == http_version::http2 || (l.cfg.http == http_version::negotiate && l.tls))
-    http2_ =
-        std::make_unique<http2_session>(l.http2, l.cfg.streams, l.cfg.window_bits, l.summary.http2);
+    http2_ = std::make_unique<http2_session>(l.requests, l.cfg.streams, l.cfg.window_bits,
+                                             l.summary.http2);
 }
 
 void connection::close_socket() {
@@ -57,6 +57,10 @@ void connection::expire(clock::time_point now) {
 void connection::open() {
   has_request_ = false;
   begin_connect();
+}
+
+void connection::run(clock::time_point due) {
+  run(loop_.fresh(due));
 }
 
 void connection::run(const in_flight& rec) {
@@ -90,11 +94,11 @@ void connection::take(std::optional<clock::time_point> due) {
     timer_.expires_at(*due);
     timer_.async_wait(bind([this, d = *due](const boost::system::error_code&) {
       if (loop_.stopping) return finish();  // taken but never sent: not a request
-      start_request({.due = d});
+      start_request(loop_.fresh(d));
     }));
     return;
   }
-  start_request({.due = *due});
+  start_request(loop_.fresh(*due));
 }
 
 void connection::retry_after(std::chrono::milliseconds wait) {
@@ -293,7 +297,7 @@ void connection::connect_failed(stats::error_kind kind) {
   const bool had_request = has_request_;
   has_request_ = false;
   if (had_request) {
-    loop_.summary.record_error(kind);
+    loop_.record_error(kind, session_.current());
     loop_.publish();
   }
   // A run bounded by -n spends one request per failed connect, so it cannot spin for long: try
@@ -433,7 +437,7 @@ void connection::complete() {
   if (rec.first_byte == clock::time_point{}) rec.first_byte = done;
   deadline_ = clock::time_point::max();
   loop_.summary.advance(done - loop_.start);
-  loop_.summary.record_response(session_.status(), rec.bytes_in, done - rec.due, done - rec.sent);
+  loop_.record_response(session_.status(), rec, rec.bytes_in, done);
   loop_.summary.ttfb.record(rec.first_byte - rec.sent);
   ++served_;
   loop_.publish();
@@ -451,7 +455,7 @@ void connection::complete() {
 
 void connection::fail(stats::error_kind kind) {
   deadline_ = clock::time_point::max();
-  loop_.summary.record_error(kind);
+  loop_.record_error(kind, session_.current());
   loop_.publish();
   close_socket();
   settle();

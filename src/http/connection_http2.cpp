@@ -43,11 +43,11 @@ void connection::h2_take(std::optional<clock::time_point> due) {
     timer_.async_wait(asio::bind_allocator(handler_allocator<int>(timer_memory_),
                                            [this, d = *due](const boost::system::error_code&) {
                                              paced_ = false;
-                                             h2_paced(in_flight{.due = d});
+                                             h2_paced(loop_.fresh(d));
                                            }));
     return;
   }
-  h2_submit({.due = *due});
+  h2_submit(loop_.fresh(*due));
 }
 
 // The pacing wait for `rec` is over: send it, or hand it on. Taken but never sent when the
@@ -175,7 +175,7 @@ void connection::h2_count(clock::time_point now) {
   for (const auto& o : done) {
     switch (o.what) {
       case stream_outcome::kind::response:
-        loop_.summary.record_response(o.status, o.rec.bytes_in, now - o.rec.due, now - o.rec.sent);
+        loop_.record_response(o.status, o.rec, o.rec.bytes_in, now);
         loop_.summary.ttfb.record(
             (o.rec.first_byte == clock::time_point{} ? now : o.rec.first_byte) - o.rec.sent);
         ++served_;
@@ -185,7 +185,7 @@ void connection::h2_count(clock::time_point now) {
         loop_.resend(o.rec, stats::error_kind::stream_reset, !http2_->going_away());
         break;
       case stream_outcome::kind::reset:
-        loop_.summary.record_error(stats::error_kind::stream_reset);
+        loop_.record_error(stats::error_kind::stream_reset, o.rec);
         break;
     }
   }
@@ -215,7 +215,7 @@ void connection::h2_lost(stats::error_kind kind) {
     if (stale_kind && served_ > 0 && rec.bytes_in == 0) {
       loop_.resend(rec, kind, false);
     } else {
-      loop_.summary.record_error(kind);
+      loop_.record_error(kind, rec);
     }
   }
   loop_.publish();
@@ -239,9 +239,9 @@ void connection::h2_closed() {
 }
 
 void connection::h2_expire(clock::time_point now) {
-  const auto n = http2_->cancel_expired(now - loop_.cfg.timeout);
-  if (n == 0) return;
-  for (unsigned i = 0; i < n; ++i) loop_.summary.record_error(stats::error_kind::timeout);
+  const auto& expired = http2_->cancel_expired(now - loop_.cfg.timeout);
+  if (expired.empty()) return;
+  for (const auto& rec : expired) loop_.record_error(stats::error_kind::timeout, rec);
   loop_.publish();
   // A write pending that long (a server that stopped reading) will not carry the resets, nor
   // anything else: the connection is done, and what is still open on it times out with it.

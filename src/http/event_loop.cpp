@@ -15,11 +15,10 @@ event_loop::event_loop(const load_config& c, const run_plan& plan, unsigned inde
       endpoints(plan.endpoints),
       local_address(plan.local_address),
       server_name(plan.server_name),
-      request(plan.request),
+      requests(plan.requests),
+      slots(plan.slots),
       tunnel(plan.tunnel),
-      head(plan.head),
       tls(plan.tls.get()),
-      http2(plan.http2),
       io(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE),
       start(t0),
       budget(budget_),
@@ -38,6 +37,29 @@ event_loop::event_loop(const load_config& c, const run_plan& plan, unsigned inde
     summary.live = live.get();
   }
   if (c.model == load_model::open) pool_ = std::make_unique<open_pool>(*this, index, loops);
+  // Targets: loop g of the whole run (all shards) starts its cycle at target g, or seeds its
+  // generator with the run's seed and g, so that loops do not repeat one another.
+  summary.by_target.resize(plan.breakdown);
+  const std::uint64_t g = c.shard_index + std::uint64_t{c.shard_count} * index;
+  cursor_ = static_cast<std::uint32_t>(g % requests.size());
+  rng_ = c.seed + (g + 1) * 0x9e3779b97f4a7c15ULL;
+}
+
+std::uint32_t event_loop::next_target() noexcept {
+  const auto n = static_cast<std::uint32_t>(requests.size());
+  if (n == 1) return 0;
+  if (cfg.order == target_order::round_robin) {
+    const auto t = cursor_;
+    cursor_ = cursor_ + 1 == n ? 0 : cursor_ + 1;
+    return t;
+  }
+  // splitmix64, then a multiply-shift of its top 32 bits to [0, n): no division, and a bias
+  // below n / 2^32 (n <= 10^6).
+  std::uint64_t z = (rng_ += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  z ^= z >> 31;
+  return static_cast<std::uint32_t>(((z >> 32) * n) >> 32);
 }
 
 event_loop::~event_loop() {
@@ -72,7 +94,7 @@ void event_loop::stop_sending() {
 
 void event_loop::resend(in_flight rec, stats::error_kind again, bool any_connection) {
   if (rec.retried) {
-    summary.record_error(again);
+    record_error(again, rec);
     publish();
     return;
   }

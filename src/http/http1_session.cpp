@@ -4,11 +4,11 @@
 
 namespace hit::http::detail {
 
-http1_session::http1_session(const request_bytes& request, bool head, bool used)
-    : request_(request), head_(head), parser_(buffer_size), buffer_(used ? buffer_size : 0) {}
+http1_session::http1_session(const std::vector<prepared_request>& requests, bool used)
+    : requests_(requests), parser_(buffer_size), buffer_(used ? buffer_size : 0) {}
 
 std::array<boost::asio::const_buffer, 2> http1_session::write_buffers() const noexcept {
-  const auto& r = request_;
+  const auto& r = bytes();
   if (written_ < r.head.size())
     return {boost::asio::buffer(r.head.data() + written_, r.head.size() - written_),
             boost::asio::buffer(r.body)};

@@ -14,9 +14,9 @@ constexpr std::size_t output_batch = 64 * 1024;
 
 }  // namespace
 
-http2_session::http2_session(const http2_request& request, unsigned streams, unsigned window_bits,
-                             stats::http2_counters& counters)
-    : request_(request),
+http2_session::http2_session(const std::vector<prepared_request>& requests, unsigned streams,
+                             unsigned window_bits, stats::http2_counters& counters)
+    : requests_(requests),
       window_bits_(window_bits),
       counters_(counters),
       slots_(std::max(1u, streams)),
@@ -88,12 +88,13 @@ bool http2_session::submit(const in_flight& rec) {
   const std::uint32_t i = free_.back();
   slot& s = slots_[i];
   s = slot{.rec = rec, .used = true};
+  const auto& request = requests_[rec.target].http2;
   nghttp2_data_provider body{};
   body.read_callback = read_body;
   void* user = reinterpret_cast<void*>(std::uintptr_t{i} + 1);
   const auto id =
-      nghttp2_submit_request(session_, nullptr, request_.fields.data(), request_.fields.size(),
-                             request_.body.empty() ? nullptr : &body, user);
+      nghttp2_submit_request(session_, nullptr, request.fields.data(), request.fields.size(),
+                             request.body.empty() ? nullptr : &body, user);
   if (id < 0) {
     s.used = false;
     exhausted_ = true;
@@ -132,18 +133,18 @@ bool http2_session::received(std::size_t n, clock::time_point now) {
   return nghttp2_session_mem_recv(session_, in_.data(), n) == static_cast<ssize_t>(n);
 }
 
-unsigned http2_session::cancel_expired(clock::time_point deadline) {
-  unsigned n = 0;
-  if (session_ == nullptr) return 0;
+std::vector<in_flight>& http2_session::cancel_expired(clock::time_point deadline) {
+  taken_.clear();
+  if (session_ == nullptr) return taken_;
   for (auto& s : slots_) {
     if (!s.used || s.cancelled || s.rec.sent > deadline) continue;
     s.cancelled = true;  // released when nghttp2 closes the stream, without an outcome
     ++cancelled_;
     expired_ = true;
     nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, s.stream_id, NGHTTP2_CANCEL);
-    ++n;
+    taken_.push_back(s.rec);
   }
-  return n;
+  return taken_;
 }
 
 std::vector<in_flight>& http2_session::take_all() {
@@ -278,7 +279,7 @@ ssize_t http2_session::read_body(nghttp2_session* session, std::int32_t stream_i
   slot* s = self->slot_of(stream_id);
   (void)session;
   if (s == nullptr) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-  const auto& body = self->request_.body;
+  const auto& body = self->requests_[s->rec.target].http2.body;
   const std::size_t n = std::min<std::size_t>(length, body.size() - s->body_sent);
   std::memcpy(buf, body.data() + s->body_sent, n);
   s->body_sent += n;

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <thread>
+#include <unordered_map>
 
 #include <boost/asio/local/stream_protocol.hpp>
 
@@ -39,48 +40,68 @@ struct load_test::impl {
   // next index to hand out.
   std::map<std::uint64_t, stats::interval_record> live_pending;
   std::uint64_t live_next = 0;
+  std::vector<std::string> target_names;  // the breakdown's, by slot
 };
 
 load_test::load_test(load_config cfg) : impl_(std::make_unique<impl>()) {
   auto& s = *impl_;
   s.cfg = std::move(cfg);
-  s.cfg.request.keepalive = s.cfg.keepalive;
-  s.plan.head = s.cfg.request.method == "HEAD";
-  if (!s.cfg.proxy_host.empty()) {
-    if (s.cfg.target.scheme == "https") {
-      // CONNECT names the port always, and an IPv6 literal in brackets (RFC 9110 9.3.6). The
-      // proxy's credentials go to the proxy, never through the tunnel to the server.
-      const auto& t = s.cfg.target;
-      const auto authority =
-          (t.host.find(':') == std::string::npos ? t.host : "[" + t.host + "]") + ":" + t.port;
-      s.plan.tunnel = "CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority +
-                      "\r\nUser-Agent: hit/" HIT_VERSION "\r\n";
-      auto& headers = s.cfg.request.headers;
-      for (auto h = headers.begin(); h != headers.end();) {
-        if (!iequals(h->first, "proxy-authorization")) {
-          ++h;
-          continue;
-        }
-        s.plan.tunnel += h->first + ": " + h->second + "\r\n";
-        h = headers.erase(h);
-      }
-      s.plan.tunnel += "\r\n";
-    } else {
-      s.cfg.request.absolute_form = true;
-    }
+  const bool proxied = !s.cfg.proxy_host.empty();
+  const bool https = s.cfg.target.scheme == "https";
+  if (proxied && https) {
+    // CONNECT names the port always, and an IPv6 literal in brackets (RFC 9110 9.3.6). The
+    // proxy's credentials go to the proxy, never through the tunnel to the server.
+    const auto& t = s.cfg.target;
+    const auto authority =
+        (t.host.find(':') == std::string::npos ? t.host : "[" + t.host + "]") + ":" + t.port;
+    s.plan.tunnel = "CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority +
+                    "\r\nUser-Agent: hit/" HIT_VERSION "\r\n";
+    for (const auto& [name, value] : s.cfg.request.headers)
+      if (iequals(name, "proxy-authorization")) s.plan.tunnel += name + ": " + value + "\r\n";
+    s.plan.tunnel += "\r\n";
   }
   // HTTP/2 always, or when a TLS server picks it (negotiate on http:// is HTTP/1.1).
-  const bool h2 = s.cfg.http == http_version::http2 ||
-                  (s.cfg.http == http_version::negotiate && s.cfg.target.scheme == "https");
-  if (h2) {
-    s.plan.http2 = detail::build_http2_request(s.cfg.target, s.cfg.request);
+  const bool h2 =
+      s.cfg.http == http_version::http2 || (s.cfg.http == http_version::negotiate && https);
+  const auto prepare = [&](const url& where, request_spec spec) {
+    spec.keepalive = s.cfg.keepalive;
+    spec.absolute_form = proxied && !https;  // through a proxy, http: the URL in the request line
+    if (!s.plan.tunnel.empty())
+      std::erase_if(spec.headers,
+                    [](const auto& h) { return iequals(h.first, "proxy-authorization"); });
+    detail::prepared_request p;
+    p.head = spec.method == "HEAD";
+    if (h2) p.http2 = detail::build_http2_request(where, spec);
     // Never sent as HTTP/1.1: the body is held once.
-    if (s.cfg.http == http_version::http2) s.cfg.request.body.clear();
+    if (s.cfg.http == http_version::http2) spec.body.clear();
+    // The body moves into the request's bytes, held once however large.
+    p.http1 = build_request(where, std::move(spec));
+    return p;
+  };
+  if (s.cfg.targets.empty()) {
+    s.plan.requests.push_back(prepare(s.cfg.target, std::move(s.cfg.request)));
+    s.plan.slots.push_back(0);
+  } else {
+    // The breakdown's slots: one per name, in order of first appearance, the first
+    // max_named_targets names; every later name shares the last slot, "other".
+    std::unordered_map<std::string, std::uint32_t> slot_of;
+    s.plan.requests.reserve(s.cfg.targets.size());
+    for (auto& t : s.cfg.targets) {
+      auto [it, fresh] = slot_of.try_emplace(t.name, static_cast<std::uint32_t>(slot_of.size()));
+      if (fresh && it->second < max_named_targets) s.target_names.push_back(t.name);
+      s.plan.slots.push_back(std::min(it->second, static_cast<std::uint32_t>(max_named_targets)));
+      s.plan.requests.push_back(prepare(t.where, std::move(t.request)));
+    }
+    if (slot_of.size() > max_named_targets) s.target_names.emplace_back("other");
+    s.plan.breakdown = s.target_names.size();
+    s.cfg.targets.clear();  // (their bytes are the plan's now)
   }
-  s.plan.server_name = s.cfg.tls.server_name.empty() ? s.cfg.target.host : s.cfg.tls.server_name;
-  // The body moves into the request's bytes, held once however large.
-  s.plan.request = build_request(s.cfg.target, std::move(s.cfg.request));
   s.cfg.request.body.clear();
+  s.plan.server_name = s.cfg.tls.server_name.empty() ? s.cfg.target.host : s.cfg.tls.server_name;
+}
+
+const std::vector<std::string>& load_test::target_names() const {
+  return impl_->target_names;
 }
 
 result<void> load_test::prepare_tls() {

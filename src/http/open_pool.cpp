@@ -182,7 +182,7 @@ void open_pool::failed(connection& c, stats::error_kind kind, bool had_request) 
     // server that refuses connections costs one error per due request, not a connect storm.
     if (backlog_ > 0) {
       take_backlog();
-      loop_.summary.record_error(kind);
+      loop_.record_error(kind, loop_.fresh({}));  // (it never had a record: it gets a target)
       loop_.publish();
     }
   }

@@ -39,6 +39,8 @@ void summary::merge(const summary& other) {
   unsolicited += other.unsolicited;
   retries += other.retries;
   http2.merge(other.http2);
+  if (by_target.size() < other.by_target.size()) by_target.resize(other.by_target.size());
+  for (std::size_t t = 0; t < other.by_target.size(); ++t) by_target[t].merge(other.by_target[t]);
   timeline.merge(other.timeline);  // (`live` is the owner's, not a figure)
   elapsed = std::max(elapsed, other.elapsed);
   last_send = std::max(last_send, other.last_send);

@@ -14,9 +14,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <mutex>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -126,8 +126,8 @@ TEST_F(proxy_test, http_requests_go_to_the_proxy_in_absolute_form) {
 
 TEST_F(proxy_test, proxy_credentials_go_in_a_header) {
   // Without them the proxy answers 407 itself: a response, counted by status.
-  EXPECT_EQ(run_json({"-n", "10", "-c", "1", "-x", auth_proxy_->at(), plain_url()})["status_codes"]
-                ["407"],
+  EXPECT_EQ(run_json({"-n", "10", "-c", "1", "-x", auth_proxy_->at(),
+                      plain_url()})["status_codes"]["407"],
             10);
   EXPECT_EQ(run_json({"-n", "10", "-c", "1", "-x", auth_proxy_->at(), "-H", credentials,
                       plain_url()})["status_codes"]["200"],
@@ -158,8 +158,8 @@ TEST_F(proxy_test, a_refused_tunnel_is_one_line_and_exit_1) {
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["errors_by_kind"]["proxy"], 8) << r.out;
   EXPECT_EQ(j["requests"], 8);
-  EXPECT_NE(r.err.find("hit: no tunnel through the proxy " + auth_proxy_->at() + " to localhost:" +
-                       std::to_string(tls_) +
+  EXPECT_NE(r.err.find("hit: no tunnel through the proxy " + auth_proxy_->at() +
+                       " to localhost:" + std::to_string(tls_) +
                        ": the proxy refused the tunnel: 407 Proxy Authentication Required"),
             std::string::npos)
       << r.err;
@@ -238,15 +238,16 @@ TEST(proxy_faults, a_bad_answer_to_connect_fails_the_tunnel_with_its_reason) {
     std::string answer, reason;
   };
   for (const auto& [answer, reason] : std::vector<fault>{
-           {"SSH-2.0-OpenSSH\r\n\r\n", "the proxy's answer to CONNECT is not HTTP: 'SSH-2.0-OpenSSH'"},
+           {"SSH-2.0-OpenSSH\r\n\r\n",
+            "the proxy's answer to CONNECT is not HTTP: 'SSH-2.0-OpenSSH'"},
            {"HTTP/1.1 200 OK\r\n\r\nxx", "the proxy sent bytes after its answer to CONNECT"},
            {"HTTP/1.1 200 OK\r\n", "the proxy closed the connection without answering CONNECT"},
            {"HTTP/1.0 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n",
             "the proxy refused the tunnel: 502 Bad Gateway"}}) {
     scripted_proxy proxy(answer);
     // Nothing listens at the URL's port: only the proxy is ever reached.
-    const auto r = run_hit({"-n", "4", "-c", "2", "-k", "-x", proxy.at(),
-                            "https://[::1]:9/", "-o", "json"});
+    const auto r =
+        run_hit({"-n", "4", "-c", "2", "-k", "-x", proxy.at(), "https://[::1]:9/", "-o", "json"});
     EXPECT_EQ(r.exit_code, 1) << reason;
     EXPECT_NE(r.err.find(reason), std::string::npos) << r.err;
     EXPECT_EQ(nlohmann::json::parse(r.out)["errors_by_kind"]["proxy"], 4) << r.out;
@@ -257,8 +258,8 @@ TEST(proxy_faults, a_bad_answer_to_connect_fails_the_tunnel_with_its_reason) {
 
 TEST(proxy_faults, a_proxy_that_never_answers_is_a_connect_timeout) {
   scripted_proxy proxy("", true);
-  const auto r = run_json({"-n", "3", "-c", "3", "-t", "300ms", "-k", "-x", proxy.at(),
-                           "https://localhost/"});
+  const auto r =
+      run_json({"-n", "3", "-c", "3", "-t", "300ms", "-k", "-x", proxy.at(), "https://localhost/"});
   EXPECT_EQ(r["errors_by_kind"]["connect_timeout"], 3) << r.dump();
   EXPECT_EQ(proxy.first_line(), "CONNECT localhost:443 HTTP/1.1");
 }

@@ -41,6 +41,19 @@ namespace hit::http {
 // scaling rule, run on the event loops). See docs/open-model.md.
 enum class load_model { closed, open };
 
+// One request of several (--targets): its URL, of the run's origin (load_config::target's
+// scheme, host and port); its method, headers and body; and the name the breakdown by target
+// counts it under (targets of one name are counted together).
+struct request_target {
+  url where;
+  request_spec request;
+  std::string name;
+};
+
+// Which target each request goes to: each event loop cycles through them (starting at a
+// different one), or picks at random (a per-loop generator seeded from load_config::seed).
+enum class target_order { round_robin, random };
+
 // Which addresses of the host to connect to (-4, -6).
 enum class ip_family { any, v4, v6 };
 
@@ -62,9 +75,15 @@ struct load_config {
   // Excludes connect_host and unix_socket; http:// with HTTP/2 (h2c) is not supported.
   std::string proxy_host;
   std::string proxy_port;
-  request_spec request;   // what: method, headers, body (the engine builds the bytes)
-  tls_options tls;        // https only
-  bool keepalive = true;  // false: every request on a new connection (Connection: close)
+  request_spec request;  // what: method, headers, body (the engine builds the bytes)
+  // Several requests instead of `request` (--targets): each request sent is one of them, in
+  // `order`. The summary breaks the results down by name (stats::summary::by_target, named by
+  // target_names()). Every target's bytes are built once, before the run.
+  std::vector<request_target> targets;
+  target_order order = target_order::round_robin;
+  std::uint64_t seed = 0;  // random order: a run with the same seed and loops repeats its choices
+  tls_options tls;         // https only
+  bool keepalive = true;   // false: every request on a new connection (Connection: close)
   http_version http = http_version::http1_1;
   // HTTP/2: the most streams in flight per connection (the server's
   // SETTINGS_MAX_CONCURRENT_STREAMS lowers it); closed-model concurrency is connections x
@@ -184,6 +203,12 @@ class load_test {
   // verify failed: self-signed certificate"), with a hint when an option would help; empty
   // when none failed.
   [[nodiscard]] tls_failure first_tls_failure() const;
+
+  // The breakdown's names (summary::by_target, index for index): the targets' names in order
+  // of first appearance, the first max_named_targets of them, then "other" pooling the rest
+  // when there are more. Empty for a run of one request (no targets).
+  static constexpr std::size_t max_named_targets = 1000;
+  [[nodiscard]] const std::vector<std::string>& target_names() const;
 
   // After join: what the proxy answered the first CONNECT it refused ("403 Forbidden"), or why
   // its answer was not understood; empty when none failed.

@@ -10,10 +10,12 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include "hit/stats/error_kind.hpp"
 #include "hit/stats/histogram.hpp"
 #include "hit/stats/status_class.hpp"
+#include "hit/stats/target_stats.hpp"
 #include "hit/stats/timeline.hpp"
 
 namespace hit::stats {
@@ -125,6 +127,9 @@ struct summary {
   // stream (REFUSED_STREAM, or above a GOAWAY's last stream id).
   std::uint64_t retries = 0;
   http2_counters http2;
+  // Runs of several targets (--targets): one per named target, in the order of the names (the
+  // engine's load_test::target_names()); empty for a run of one request. Sized before the run.
+  std::vector<target_stats> by_target;
   // Per interval of the run, when enabled (results files, live intervals): off by default.
   stats::timeline timeline;
   // When set, a second timeline fed the same events, drained as the run goes (live intervals);

@@ -42,7 +42,7 @@ class connection {
   void open();
   // Send this request now (connecting first if the socket is closed): the open model's due
   // requests, and (both models) `rec`, one sent before and refused (HTTP/2).
-  void run(clock::time_point due) { run(in_flight{.due = due}); }
+  void run(clock::time_point due);
   void run(const in_flight& rec);
   [[nodiscard]] bool is_open() const { return transport_.is_open(); }
   // Open model: it can take a request now (HTTP/1.1: it is idle; HTTP/2: a stream is free).

@@ -23,7 +23,7 @@
 #include <vector>
 
 #include "detail/connection.hpp"
-#include "detail/http2_request.hpp"
+#include "detail/prepared_request.hpp"
 #include "detail/tls_context.hpp"
 #include "hit/flow/rate_schedule.hpp"
 #include "hit/http/load_test.hpp"
@@ -38,11 +38,13 @@ struct run_plan {
   std::vector<endpoint_type> endpoints;            // TCP addresses, or one Unix socket's path
   std::optional<asio::ip::address> local_address;  // connect from it (--local-address)
   std::string server_name;                         // TLS: SNI and the certificate's name
-  request_bytes request;                           // the request's HTTP/1.1 bytes (build_request)
+  // The run's requests (one, or one per target), and for each its slot in the breakdown by
+  // target (summary::by_target, `breakdown` slots; none for a run of one request).
+  std::vector<prepared_request> requests;
+  std::vector<std::uint32_t> slots;
+  std::size_t breakdown = 0;
   // Through a proxy to an https URL: the CONNECT request that opens the tunnel; else empty.
   std::string tunnel;
-  bool head = false;                 // the request is HEAD: responses carry no body
-  http2_request http2;               // the request as HTTP/2 fields, when it may be sent so
   std::unique_ptr<tls_context> tls;  // https only
 };
 
@@ -112,6 +114,19 @@ struct event_loop {
     return !resends.empty() && (number == 0 || resends.front().refused_at <= number);
   }
   std::optional<in_flight> take_resend(std::uint64_t number);
+  // A new request due at `due`, to the next target (load_config::order).
+  in_flight fresh(clock::time_point due) noexcept { return {.due = due, .target = next_target()}; }
+  // Counts an outcome of `rec`: in the summary, and in its target's breakdown.
+  void record_error(stats::error_kind k, const in_flight& rec) noexcept {
+    summary.record_error(k);
+    if (!summary.by_target.empty()) summary.by_target[slots[rec.target]].record_error(k);
+  }
+  void record_response(unsigned status, const in_flight& rec, std::uint64_t bytes_in,
+                       clock::time_point done) noexcept {
+    summary.record_response(status, bytes_in, done - rec.due, done - rec.sent);
+    if (!summary.by_target.empty())
+      summary.by_target[slots[rec.target]].record_response(status, done - rec.due);
+  }
   // Takes the next request to send, if any: its due time (meaningful when paced), or nullopt
   // when this loop's budget, the duration or the schedule is exhausted.
   std::optional<clock::time_point> take_request();
@@ -132,11 +147,10 @@ struct event_loop {
   const std::vector<endpoint_type>& endpoints;
   const std::optional<asio::ip::address>& local_address;
   const std::string& server_name;
-  const request_bytes& request;
+  const std::vector<prepared_request>& requests;
+  const std::vector<std::uint32_t>& slots;
   const std::string& tunnel;
-  const bool head;
   const tls_context* tls;
-  const http2_request& http2;
   asio::io_context io;
   session_cache sessions;  // the TLS session this loop's next connect resumes
   clock::time_point start;
@@ -166,6 +180,9 @@ struct event_loop {
 
  private:
   void arm_sweep();
+  std::uint32_t next_target() noexcept;
+  std::uint32_t cursor_ = 0;         // round robin: the next target
+  std::uint64_t rng_ = 0;            // random: splitmix64's state
   std::unique_ptr<open_pool> pool_;  // open model only
 };
 

@@ -19,7 +19,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "hit/http/request.hpp"
+#include "detail/prepared_request.hpp"
 #include "hit/http/response_parser.hpp"
 
 namespace hit::http::detail {
@@ -36,16 +36,17 @@ struct in_flight {
   // HTTP/2, a refused request: it is resent only on a connection opened after the refusal,
   // the loop's connection number `refused_at` or later.
   std::uint64_t refused_at = 0;
+  std::uint32_t target = 0;  // which of the run's requests (run_plan::requests)
 };
 
 class http1_session {
  public:
   static constexpr std::size_t buffer_size = 8192;  // the largest response header (wrk: 8 KiB)
 
-  // `request`: the run's bytes, outliving the session. `head`: responses carry no body.
-  // `used`: false when the connection will never speak HTTP/1.1 (--h2): no buffer is allocated,
-  // and only the in-flight record is used.
-  http1_session(const request_bytes& request, bool head, bool used = true);
+  // `requests`: the run's, outliving the session; the in-flight record names one. `used`: false
+  // when the connection will never speak HTTP/1.1 (--h2): no buffer is allocated, and only the
+  // in-flight record is used.
+  explicit http1_session(const std::vector<prepared_request>& requests, bool used = true);
 
   // A request for this connection.
   void assign(const in_flight& rec) noexcept { current_ = rec; }
@@ -55,7 +56,7 @@ class http1_session {
     current_.first_byte = {};
     current_.bytes_in = 0;
     written_ = 0;
-    parser_.reset(head_);
+    parser_.reset(requests_[current_.target].head);
   }
   [[nodiscard]] in_flight& current() noexcept { return current_; }
   [[nodiscard]] const in_flight& current() const noexcept { return current_; }
@@ -63,7 +64,7 @@ class http1_session {
   // Writing: what is left of the request, as one or two buffers (head, body).
   [[nodiscard]] std::array<boost::asio::const_buffer, 2> write_buffers() const noexcept;
   void wrote(std::size_t n) noexcept { written_ += n; }
-  [[nodiscard]] bool all_written() const noexcept { return written_ == request_.size(); }
+  [[nodiscard]] bool all_written() const noexcept { return written_ == bytes().size(); }
 
   // Reading: where the next bytes go, and what they completed.
   [[nodiscard]] boost::asio::mutable_buffer read_buffer() noexcept {
@@ -89,8 +90,10 @@ class http1_session {
   void reset() noexcept { buffered_ = 0; }
 
  private:
-  const request_bytes& request_;
-  bool head_;
+  [[nodiscard]] const request_bytes& bytes() const noexcept {
+    return requests_[current_.target].http1;
+  }
+  const std::vector<prepared_request>& requests_;
   response_parser parser_;
   std::vector<char> buffer_;  // received bytes; [0, buffered_) are not parsed yet
   std::size_t buffered_ = 0;

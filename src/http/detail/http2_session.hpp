@@ -26,7 +26,7 @@
 #include <vector>
 
 #include "detail/http1_session.hpp"  // in_flight, clock
-#include "detail/http2_request.hpp"
+#include "detail/prepared_request.hpp"
 #include "detail/session_memory.hpp"
 #include "hit/stats/summary.hpp"
 
@@ -48,11 +48,11 @@ class http2_session {
  public:
   static constexpr std::size_t read_size = 16384;
 
-  // `request`: the run's request, outliving the session. `streams`: the most this client opens
-  // at once (--streams). `window_bits`: stream and connection receive windows of 2^bits - 1.
-  // `counters`: the loop's HTTP/2 counters (header bytes, streams).
-  http2_session(const http2_request& request, unsigned streams, unsigned window_bits,
-                stats::http2_counters& counters);
+  // `requests`: the run's, outliving the session; a submitted record names one. `streams`: the
+  // most this client opens at once (--streams). `window_bits`: stream and connection receive
+  // windows of 2^bits - 1. `counters`: the loop's HTTP/2 counters (header bytes, streams).
+  http2_session(const std::vector<prepared_request>& requests, unsigned streams,
+                unsigned window_bits, stats::http2_counters& counters);
   ~http2_session();
   http2_session(const http2_session&) = delete;
   http2_session& operator=(const http2_session&) = delete;
@@ -95,9 +95,10 @@ class http2_session {
 
   [[nodiscard]] std::vector<stream_outcome>& outcomes() noexcept { return outcomes_; }
 
-  // Resets every stream sent before `deadline` (RST_STREAM CANCEL) and returns how many: they
-  // have timed out; their end is not reported as an outcome.
-  unsigned cancel_expired(clock::time_point deadline);
+  // Resets every stream sent before `deadline` (RST_STREAM CANCEL) and returns their records
+  // (valid until the next call here): they have timed out; their end is not reported as an
+  // outcome.
+  std::vector<in_flight>& cancel_expired(clock::time_point deadline);
   // The connection is lost: the records of the streams still open (not cancelled), which the
   // session forgets.
   std::vector<in_flight>& take_all();
@@ -124,7 +125,7 @@ class http2_session {
   void release(slot& s) noexcept;
   void refuse(slot& s);
 
-  const http2_request& request_;
+  const std::vector<prepared_request>& requests_;
   unsigned window_bits_;
   stats::http2_counters& counters_;
   session_memory memory_;  // before session_: nghttp2 frees into it when the session ends

@@ -14,6 +14,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <random>
 #include <thread>
 
 #include "hit/http/load_test.hpp"
@@ -251,6 +252,13 @@ int run(cli::run_options o) {
   cfg.unix_socket = o.unix_socket;
   cfg.proxy_host = o.proxy_host;
   cfg.proxy_port = o.proxy_port;
+  // --targets: their bodies move into the engine too; the report keeps their names.
+  if (!o.seed_given) o.seed = std::random_device{}();
+  for (auto& t : o.targets)
+    cfg.targets.push_back(
+        {t.url, {t.method, std::move(t.headers), std::move(t.body), o.request.keepalive}, t.name});
+  cfg.order = o.order;
+  cfg.seed = o.seed;
   // The body moves into the engine, held once; the report needs only the rest.
   cfg.request = std::move(o.request);
   o.request = {cfg.request.method, cfg.request.headers, {}, cfg.request.keepalive};
@@ -370,7 +378,8 @@ int run(cli::run_options o) {
 
   auto verdicts = cli::evaluate(o.thresholds, s);
   if (stopped_by) verdicts[*stopped_by].stopped_run = true;
-  const cli::run_context ctx{o, interrupted, stopped_by.has_value(), std::nullopt, &shards};
+  const cli::run_context ctx{o,       interrupted,         stopped_by.has_value(), std::nullopt,
+                             &shards, &test.target_names()};
   std::string report;
   if (o.output == cli::output_format::json) {
     nlohmann::json j = cli::json_report(s, ctx);

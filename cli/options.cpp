@@ -270,6 +270,8 @@ struct run_args {
   std::vector<std::string> headers;
   std::vector<std::string> thresholds;
   bool abort_on_threshold = false;
+  std::string targets, targets_format = "auto", order = "round-robin", seed;
+  CLI::Option *targets_opt, *order_opt, *seed_opt, *targets_format_opt, *method_opt, *body_opt;
   bool no_keepalive = false;
   bool h2 = false;
   std::string http, streams = "1", window_bits = "30";
@@ -321,10 +323,26 @@ void declare_run(CLI::App& app, run_args& a) {
                      "Send for this long (e.g. 30s, 2m); with -n, stop at whichever comes first");
   app.add_option("-t,--timeout", a.timeout, "Timeout per request (and per connect), at least 1ms")
       ->capture_default_str();
-  app.add_option("-m,--method", a.method, "HTTP method")->capture_default_str();
+  a.method_opt = app.add_option("-m,--method", a.method, "HTTP method")->capture_default_str();
   app.add_option("-H,--header", a.headers, "Add a header, 'Name: value' (repeatable)")
       ->allow_extra_args(false);
-  app.add_option("-d,--body", a.body, "Request body");
+  a.body_opt = app.add_option("-d,--body", a.body, "Request body");
+  a.targets_opt = app.add_option("--targets", a.targets,
+                                 "Send the requests of this file (vegeta's format, or JSON lines; "
+                                 "- for stdin) instead of one URL; -H adds to each")
+                      ->type_name("FILE");
+  a.targets_format_opt =
+      app.add_option("--targets-format", a.targets_format,
+                     "http (vegeta's), json (one object per line), or auto: json when the first "
+                     "line starts with {")
+          ->capture_default_str();
+  a.order_opt =
+      app.add_option("--order", a.order, "Which target each request goes to: round-robin or random")
+          ->capture_default_str();
+  a.seed_opt = app.add_option("--seed", a.seed,
+                              "Seed of --order random: the same seed, the same order (for the "
+                              "same --threads and shards) [default: from the clock]")
+                   ->type_name("N");
   a.body_file_opt = app.add_option("-D,--body-file", a.body_file, "Request body from a file");
   app.add_flag("--no-keepalive", a.no_keepalive, "Open a new connection for every request");
   app.add_flag("--h2,--http2", a.h2,
@@ -838,13 +856,70 @@ void validate_http(const run_args& a, run_options& r) {
     bad("--h2 on an http:// URL (h2c) does not go through a proxy: use an https:// URL");
 }
 
+// --targets FILE, --targets-format, --order, --seed: the targets read (exit 2 naming the line
+// at fault), the run's origin taken from the first.
+void validate_targets(const run_args& a, run_options& r) {
+  if (a.targets_opt->count() == 0) {
+    for (auto* o : {a.targets_format_opt, a.order_opt, a.seed_opt})
+      if (o->count() > 0) bad(o->get_name() + " goes with --targets");
+    return;
+  }
+  if (!a.url.empty()) bad("--targets gives the URLs: no URL as well (got " + echo(a.url) + ")");
+  for (auto* o : {a.method_opt, a.body_opt, a.body_file_opt})
+    if (o->count() > 0) bad(o->get_name() + " does not go with --targets: each target has its own");
+  targets_format format = targets_format::automatic;
+  if (a.targets_format == "http") {
+    format = targets_format::http;
+  } else if (a.targets_format == "json") {
+    format = targets_format::json;
+  } else if (a.targets_format != "auto") {
+    bad("--targets-format wants http, json or auto, got " + echo(a.targets_format));
+  }
+  auto t = load_targets(a.targets, format);
+  if (!t) bad(t.error());
+  r.targets = std::move(*t);
+  r.targets_file = a.targets == "-" ? "stdin" : a.targets;
+  if (a.order == "random") {
+    r.order = http::target_order::random;
+  } else if (a.order != "round-robin") {
+    bad("--order wants round-robin or random, got " + echo(a.order));
+  }
+  if (a.seed_opt->count() > 0) {
+    if (r.order != http::target_order::random) bad("--seed goes with --order random");
+    r.seed = whole_number<std::uint64_t>(a.seed, "--seed", 0);
+    r.seed_given = true;
+  }
+  r.target = r.targets.front().url;
+  r.url_text =
+      r.target.scheme + "://" +
+      (r.target.host.find(':') == std::string::npos ? r.target.host : "[" + r.target.host + "]") +
+      ":" + r.target.port + "/";
+}
+
+// Each target's headers: -H's (and --host's), but those the target sets itself.
+void merge_target_headers(run_options& r) {
+  for (auto& t : r.targets) {
+    std::vector<std::pair<std::string, std::string>> headers;
+    for (const auto& h : r.request.headers)
+      if (std::none_of(t.headers.begin(), t.headers.end(),
+                       [&](const auto& own) { return http::iequals(own.first, h.first); }))
+        headers.push_back(h);
+    headers.insert(headers.end(), std::make_move_iterator(t.headers.begin()),
+                   std::make_move_iterator(t.headers.end()));
+    t.headers = std::move(headers);
+  }
+}
+
 run_options validate_run(const run_args& a, const environment& env) {
   run_options r;
-  if (a.url.empty()) bad("missing URL: try 'hit http://127.0.0.1:8080/' (see --help)");
-  auto u = http::parse_url(a.url);
-  if (!u) bad(u.error());
-  r.url_text = a.url;
-  r.target = std::move(*u);
+  validate_targets(a, r);
+  if (r.targets.empty()) {
+    if (a.url.empty()) bad("missing URL: try 'hit http://127.0.0.1:8080/' (see --help)");
+    auto u = http::parse_url(a.url);
+    if (!u) bad(u.error());
+    r.url_text = a.url;
+    r.target = std::move(*u);
+  }
   validate_tls(a, r);
 
   if (a.duration_opt->count() > 0) {
@@ -891,6 +966,7 @@ run_options validate_run(const run_args& a, const environment& env) {
   if (a.abort_on_threshold && r.thresholds.empty())
     bad("--abort-on-threshold needs at least one --threshold");
   r.abort_on_threshold = a.abort_on_threshold;
+  merge_target_headers(r);
   take_share(r);
   return r;
 }

@@ -21,6 +21,7 @@
 #include "hit/http/tls.hpp"
 #include "hit/http/url.hpp"
 #include "shard.hpp"
+#include "targets.hpp"
 #include "threshold.hpp"
 
 namespace hit::cli {
@@ -49,9 +50,17 @@ struct run_options {
   // Transport (--connect-to, -4/-6, --local-address; --host is a Host header and tls.server_name).
   std::string connect_host, connect_port;  // empty: the URL's
   http::ip_family family = http::ip_family::any;
-  std::string local_address;                              // an IP literal; empty: the kernel picks
-  std::string unix_socket;                                // --unix-socket PATH; empty: TCP
-  std::string proxy_host, proxy_port;                     // -x/--proxy; empty: none
+  std::string local_address;           // an IP literal; empty: the kernel picks
+  std::string unix_socket;             // --unix-socket PATH; empty: TCP
+  std::string proxy_host, proxy_port;  // -x/--proxy; empty: none
+  // --targets FILE: the requests, each with -H's headers and its own (its own replace -H's of
+  // the same name); `target` is then the first one's URL (the run's origin), `url_text` the
+  // origin, and `request` holds -H's headers only. Empty: one request, `request` to `target`.
+  std::vector<cli::target> targets;
+  std::string targets_file;
+  http::target_order order = http::target_order::round_robin;  // --order
+  std::uint64_t seed = 0;                                      // --seed (random order)
+  bool seed_given = false;
   http::http_version http = http::http_version::http1_1;  // --h2, --http
   unsigned streams = 1;                                   // --streams (HTTP/2)
   unsigned window_bits = 30;                              // --window-bits (HTTP/2)

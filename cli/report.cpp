@@ -8,6 +8,7 @@
 
 #include "hit/printable.hpp"
 #include "hit/stats/duration.hpp"
+#include "target_report.hpp"
 
 namespace hit::cli {
 namespace {
@@ -227,7 +228,15 @@ std::string text_report(const stats::summary& s, const run_context& ctx) {
                                      : ctx.stopped_by_threshold
                                          ? " (stopped: a threshold failed; partial results)"
                                          : "");
-  out += fmt::format("  Target:        {} {}\n", o.request.method, o.url_text);
+  if (o.targets.empty()) {
+    out += fmt::format("  Target:        {} {}\n", o.request.method, o.url_text);
+  } else {
+    out += fmt::format(
+        "  Targets:       {} from {} ({}{}), origin {}\n", o.targets.size(),
+        printable(o.targets_file), o.order == http::target_order::random ? "random" : "round-robin",
+        o.order == http::target_order::random ? fmt::format(", --seed {}", o.seed) : std::string(),
+        o.url_text);
+  }
   if (!o.connect_host.empty())
     out += fmt::format("  Connected to:  {} (--connect-to)\n",
                        host_port(o.connect_host, o.connect_port));
@@ -304,6 +313,7 @@ std::string text_report(const stats::summary& s, const run_context& ctx) {
     out += latency_histogram(s.latency);
   }
   breakdown_block(out, s);
+  if (ctx.target_names != nullptr) out += target_table(s, *ctx.target_names);
   if (s.http2.connections > 0) {
     const auto& h = s.http2;
     out += "\nHTTP/2:\n";
@@ -345,6 +355,13 @@ nlohmann::json json_report(const stats::summary& s, const run_context& ctx) {
   if (!o.unix_socket.empty()) j["unix_socket"] = o.unix_socket;
   if (!o.proxy_host.empty()) j["proxy"] = host_port(o.proxy_host, o.proxy_port);
   j["method"] = o.request.method;
+  if (!o.targets.empty()) {
+    j["targets_file"] = o.targets_file;
+    j["order"] = o.order == http::target_order::random ? "random" : "round-robin";
+    if (o.order == http::target_order::random) j["seed"] = o.seed;
+    j["targets"] =
+        targets_json(s, ctx.target_names ? *ctx.target_names : std::vector<std::string>{});
+  }
   j["interrupted"] = ctx.interrupted;
   // Only for shards, and late starts: a report without them keeps the schema it always had.
   if (ctx.shards != nullptr && ctx.shards->sharded()) {

@@ -20,6 +20,8 @@ struct run_context {
   std::optional<double> scheduled_rate = std::nullopt;
   // Sharded or --start-at runs: the shards behind the results, and which started late.
   const shard_set* shards = nullptr;
+  // --targets: the breakdown's names (load_test::target_names()); null or empty without.
+  const std::vector<std::string>* target_names = nullptr;
 };
 
 // "HOST:PORT", or "[V6]:PORT" for an IPv6 address, printable.

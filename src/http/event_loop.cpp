@@ -37,11 +37,10 @@ event_loop::event_loop(const load_config& c, const run_plan& plan, unsigned inde
     summary.live = live.get();
   }
   if (c.model == load_model::open) pool_ = std::make_unique<open_pool>(*this, index, loops);
-  // Targets: loop g of the whole run (all shards) starts its cycle at target g, or seeds its
-  // generator with the run's seed and g, so that loops do not repeat one another.
+  // Targets: loop g of the whole run (all shards) seeds its generator with the run's seed and
+  // g, so that loops do not repeat one another (round robin: aim()).
   summary.by_target.resize(plan.breakdown);
   const std::uint64_t g = c.shard_index + std::uint64_t{c.shard_count} * index;
-  cursor_ = static_cast<std::uint32_t>(g % requests.size());
   rng_ = c.seed + (g + 1) * 0x9e3779b97f4a7c15ULL;
 }
 
@@ -50,7 +49,8 @@ std::uint32_t event_loop::next_target() noexcept {
   if (n == 1) return 0;
   if (cfg.order == target_order::round_robin) {
     const auto t = cursor_;
-    cursor_ = cursor_ + 1 == n ? 0 : cursor_ + 1;
+    cursor_ += step_;
+    if (cursor_ >= n) cursor_ -= n;
     return t;
   }
   // splitmix64, then a multiply-shift of its top 32 bits to [0, n): no division, and a bias

@@ -226,6 +226,7 @@ void load_test::start() {
   s.wall_start = std::chrono::system_clock::now();
   auto share = [&](unsigned i) { return conns / n + (i < conns % n ? 1 : 0); };
   std::uint64_t before = 0;  // connections of the loops before loop i
+  std::uint64_t budgets = s.cfg.shard_index * s.cfg.requests;  // requests before loop i's
   for (unsigned i = 0; i < n; ++i) {
     std::uint64_t budget = std::numeric_limits<std::uint64_t>::max();
     if (s.cfg.requests > 0 && s.cfg.rate) {
@@ -241,6 +242,18 @@ void load_test::start() {
     }
     before += share(i);
     s.loops.push_back(std::make_unique<detail::event_loop>(s.cfg, s.plan, i, n, s.start, budget));
+    // Round robin over the targets as one sequence: a paced loop's requests are the schedule's
+    // g, g + stride, ...; an unpaced loop's, the next `budget` of the run's -n (or, unbounded,
+    // any: each loop starts at a different target).
+    const std::uint64_t g = s.cfg.shard_index + std::uint64_t{s.cfg.shard_count} * i;
+    if (s.cfg.rate) {
+      s.loops.back()->aim(g, std::uint64_t{s.cfg.shard_count} * n);
+    } else if (s.cfg.requests > 0) {
+      s.loops.back()->aim(budgets, 1);
+      budgets += budget;
+    } else {
+      s.loops.back()->aim(g, 1);
+    }
   }
   for (unsigned i = 0; i < n; ++i) {
     const unsigned share_i = share(i);

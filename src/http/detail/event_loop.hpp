@@ -114,6 +114,12 @@ struct event_loop {
     return !resends.empty() && (number == 0 || resends.front().refused_at <= number);
   }
   std::optional<in_flight> take_resend(std::uint64_t number);
+  // Round robin: this loop's requests are numbers first, first + step, ... of the run's one
+  // sequence over the targets (load_test::start). Before run().
+  void aim(std::uint64_t first, std::uint64_t step) noexcept {
+    cursor_ = static_cast<std::uint32_t>(first % requests.size());
+    step_ = static_cast<std::uint32_t>(step % requests.size());
+  }
   // A new request due at `due`, to the next target (load_config::order).
   in_flight fresh(clock::time_point due) noexcept { return {.due = due, .target = next_target()}; }
   // Counts an outcome of `rec`: in the summary, and in its target's breakdown.
@@ -182,6 +188,7 @@ struct event_loop {
   void arm_sweep();
   std::uint32_t next_target() noexcept;
   std::uint32_t cursor_ = 0;         // round robin: the next target
+  std::uint32_t step_ = 1;           // and how far the one after it is (below the target count)
   std::uint64_t rng_ = 0;            // random: splitmix64's state
   std::unique_ptr<open_pool> pool_;  // open model only
 };

@@ -18,7 +18,9 @@ std::string fitted(const std::string& name) {
   return p.substr(0, name_width - 3) + "...";
 }
 
-std::string ms(std::uint64_t ns) { return stats::format_duration_ns(static_cast<double>(ns)); }
+std::string ms(std::uint64_t ns) {
+  return stats::format_duration_ns(static_cast<double>(ns));
+}
 
 // "200:98 404:2 timeout:1": status codes, then errors by kind.
 std::string outcomes(const stats::target_stats& t) {
@@ -43,14 +45,14 @@ std::string target_table(const stats::summary& s, const std::vector<std::string>
   if (names.empty() || s.by_target.size() != names.size()) return {};
   std::size_t width = 6;
   for (const auto& n : names) width = std::max(width, fitted(n).size());
-  std::string out = fmt::format("\nBy target:\n  {:<{}} {:>9} {:>7} {:>8} {:>9} {:>9}  {}\n",
-                                "target", width, "requests", "errors", "success", "p50", "p99",
-                                "outcomes");
+  std::string out =
+      fmt::format("\nBy target:\n  {:<{}} {:>9} {:>7} {:>8} {:>9} {:>9}  {}\n", "target", width,
+                  "requests", "errors", "success", "p50", "p99", "outcomes");
   for (std::size_t i = 0; i < names.size(); ++i) {
     const auto& t = s.by_target[i];
-    const double ok = t.requests ? 100.0 * static_cast<double>(t.successes) /
-                                       static_cast<double>(t.requests)
-                                 : 0.0;
+    const double ok =
+        t.requests ? 100.0 * static_cast<double>(t.successes) / static_cast<double>(t.requests)
+                   : 0.0;
     const bool timed = t.latency.count() > 0;
     out += fmt::format("  {:<{}} {:>9} {:>7} {:>7.2f}% {:>9} {:>9}  {}\n", fitted(names[i]), width,
                        t.requests, t.errors, ok, timed ? ms(t.latency.percentile(50)) : "-",
@@ -73,21 +75,21 @@ nlohmann::json targets_json(const stats::summary& s, const std::vector<std::stri
     for (std::size_t k = 0; k < t.error_counts.size(); ++k)
       errors[std::string(stats::name(static_cast<stats::error_kind>(k)))] = t.error_counts[k];
     const auto sec = [](std::uint64_t ns) { return static_cast<double>(ns) / 1e9; };
-    all.push_back({{"name", names[i]},
-                   {"requests", t.requests},
-                   {"successes", t.successes},
-                   {"errors", t.errors},
-                   {"success_ratio", t.requests ? static_cast<double>(t.successes) /
-                                                      static_cast<double>(t.requests)
-                                                : 0.0},
-                   {"latency_s",
-                    {{"p50", sec(h.percentile(50))},
-                     {"p90", sec(h.percentile(90))},
-                     {"p99", sec(h.percentile(99))},
-                     {"mean", h.mean() / 1e9},
-                     {"max", sec(h.max())}}},
-                   {"status_codes", codes},
-                   {"errors_by_kind", errors}});
+    all.push_back(
+        {{"name", names[i]},
+         {"requests", t.requests},
+         {"successes", t.successes},
+         {"errors", t.errors},
+         {"success_ratio",
+          t.requests ? static_cast<double>(t.successes) / static_cast<double>(t.requests) : 0.0},
+         {"latency_s",
+          {{"p50", sec(h.percentile(50))},
+           {"p90", sec(h.percentile(90))},
+           {"p99", sec(h.percentile(99))},
+           {"mean", h.mean() / 1e9},
+           {"max", sec(h.max())}}},
+         {"status_codes", codes},
+         {"errors_by_kind", errors}});
   }
   return all;
 }

@@ -282,6 +282,24 @@ TEST(options, proxy) {
   EXPECT_TRUE(parse({"http://h/"}).run.proxy_host.empty());
 }
 
+TEST(options, targets_options_need_targets_and_a_file_without_url_method_or_body) {
+  const std::vector<std::pair<std::vector<const char*>, std::string>> cases = {
+      {{"--order", "random", "http://h/"}, "--order goes with --targets"},
+      {{"--seed", "1", "http://h/"}, "--seed goes with --targets"},
+      {{"--targets-format", "json", "http://h/"}, "--targets-format goes with --targets"},
+      {{"--targets", "/nonexistent/t.txt", "http://h/"}, "no URL as well"},
+      {{"--targets", "/nonexistent/t.txt", "-m", "POST"}, "--method does not go with --targets"},
+      {{"--targets", "/nonexistent/t.txt", "-d", "x"}, "--body does not go with --targets"},
+      {{"--targets", "/nonexistent/t.txt", "--targets-format", "yaml"}, "--targets-format wants"},
+      {{"--targets", "/nonexistent/t.txt"}, "cannot read targets file"},
+  };
+  for (const auto& [args, says] : cases) {
+    const auto p = parse(args);
+    EXPECT_EQ(p.exit_code, hit::cli::exit_usage) << says;
+    EXPECT_NE(p.message.find(says), std::string::npos) << p.message;
+  }
+}
+
 TEST(options, transport_knobs_refuse_bad_input_in_one_line) {
   const std::vector<std::pair<std::vector<const char*>, std::string>> cases = {
       {{"--connect-to", "10.0.0.5", "http://h/"}, "--connect-to wants HOST:PORT"},

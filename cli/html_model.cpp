@@ -29,7 +29,11 @@ json config_rows(const run_record& r) {
   if (!o.unix_socket.empty()) row("Connected to", "unix:" + o.unix_socket);
   if (!o.proxy_host.empty())
     row("Connected to", host_port(o.proxy_host, o.proxy_port) + " (proxy)");
-  row("Method", o.request.method);
+  if (o.target_count == 0) {
+    row("Method", o.request.method);
+  } else {
+    row("Targets", fmt::format("{} from {}", o.target_count, o.targets_file));
+  }
   if (o.open_model) {
     row("Model",
         fmt::format("open: {} {}, {} to {} connections, idle timeout {}", o.schedule_option,

@@ -257,7 +257,9 @@ int run(cli::run_options o) {
   for (auto& t : o.targets)
     cfg.targets.push_back(
         {t.url, {t.method, std::move(t.headers), std::move(t.body), o.request.keepalive}, t.name});
+  std::vector<cli::target>().swap(o.targets);  // (the names the report needs are the engine's)
   cfg.order = o.order;
+  cfg.first_request = o.first_request;
   cfg.seed = o.seed;
   // The body moves into the engine, held once; the report needs only the rest.
   cfg.request = std::move(o.request);
@@ -418,7 +420,13 @@ int run(cli::run_options o) {
           "-H Host does not change the name the certificate is checked against: --host NAME "
           "does{}{}",
           f.hint.empty() ? "" : "; or ", f.hint);
-    std::fprintf(stderr, "hit: TLS handshake with %s failed: %s%s%s%s\n", destination(o).c_str(),
+    // (Through a proxy the handshake is with the server, inside the tunnel.)
+    const auto with =
+        o.proxy_host.empty()
+            ? destination(o)
+            : fmt::format("{} (through {})", cli::host_port(o.target.host, o.target.port),
+                          destination(o));
+    std::fprintf(stderr, "hit: TLS handshake with %s failed: %s%s%s%s\n", with.c_str(),
                  printable(f.reason).c_str(), f.hint.empty() ? "" : " (", f.hint.c_str(),
                  f.hint.empty() ? "" : ")");
     return cli::exit_failure;

@@ -549,7 +549,7 @@ std::pair<std::string, std::string> host_port_arg(const std::string& text,
 void validate_proxy(const run_args& a, run_options& r) {
   std::string text = a.proxy;
   const auto scheme = text.find("://");
-  if (scheme != std::string::npos && text.substr(0, scheme) != "http")
+  if (scheme != std::string::npos && !http::iequals(text.substr(0, scheme), "http"))
     bad("-x/--proxy " + echo(a.proxy) + ": only an http:// proxy is supported (no TLS to the " +
         "proxy, no SOCKS)");
   if (scheme != std::string::npos) text = text.substr(scheme + 3);
@@ -658,6 +658,7 @@ void take_share(run_options& r) {
         std::uint64_t{s.index} * (c / s.count) + std::min(s.index, c % s.count);
     const auto total = r.requests;
     r.requests = proportional_share(total, before, before + mine, c);
+    r.first_request = proportional_share(total, 0, before, c);  // the earlier shards' requests
     if (r.requests == 0) none_left("-n", total, "nothing to send");
   }
   r.concurrency = mine;
@@ -878,6 +879,7 @@ void validate_targets(const run_args& a, run_options& r) {
   auto t = load_targets(a.targets, format);
   if (!t) bad(t.error());
   r.targets = std::move(*t);
+  r.target_count = r.targets.size();
   r.targets_file = a.targets == "-" ? "stdin" : a.targets;
   if (a.order == "random") {
     r.order = http::target_order::random;
@@ -896,9 +898,16 @@ void validate_targets(const run_args& a, run_options& r) {
       ":" + r.target.port + "/";
 }
 
-// Each target's headers: -H's (and --host's), but those the target sets itself.
+// Each target's headers: -H's (and --host's), but those the target sets itself. Through a
+// proxy to an https URL, Proxy-Authorization goes in the CONNECT, from -H only: a target's own
+// would be dropped, so it is refused.
 void merge_target_headers(run_options& r) {
   for (auto& t : r.targets) {
+    if (!r.proxy_host.empty() && r.target.scheme == "https" &&
+        std::any_of(t.headers.begin(), t.headers.end(),
+                    [](const auto& h) { return http::iequals(h.first, "proxy-authorization"); }))
+      bad(printable(r.targets_file) + ":" + std::to_string(t.line) +
+          ": Proxy-Authorization goes to the proxy's CONNECT, once for the run: give it with -H");
     std::vector<std::pair<std::string, std::string>> headers;
     for (const auto& h : r.request.headers)
       if (std::none_of(t.headers.begin(), t.headers.end(),

@@ -56,7 +56,8 @@ struct run_options {
   // --targets FILE: the requests, each with -H's headers and its own (its own replace -H's of
   // the same name); `target` is then the first one's URL (the run's origin), `url_text` the
   // origin, and `request` holds -H's headers only. Empty: one request, `request` to `target`.
-  std::vector<cli::target> targets;
+  std::vector<cli::target> targets;  // (moved into the engine when the run starts)
+  std::size_t target_count = 0;      // how many targets.size() was: 0 without --targets
   std::string targets_file;
   http::target_order order = http::target_order::round_robin;  // --order
   std::uint64_t seed = 0;                                      // --seed (random order)
@@ -97,6 +98,9 @@ struct run_options {
   // and `max_workers` above are already its share; `rps` and `schedule` stay the whole run's
   // (the engine takes every shard.count-th request of them). File names have {shard} expanded.
   shard_id shard;
+  // Unpaced -n: how many of the run's requests the shards before this one send (the number of
+  // its first request, for the targets' round robin).
+  std::uint64_t first_request = 0;
   std::optional<std::chrono::system_clock::time_point> start_at;  // --start-at
   // --save -: the results file goes to standard output, and the report to standard error.
   [[nodiscard]] bool save_to_stdout() const { return save_file == "-"; }

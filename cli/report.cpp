@@ -228,11 +228,11 @@ std::string text_report(const stats::summary& s, const run_context& ctx) {
                                      : ctx.stopped_by_threshold
                                          ? " (stopped: a threshold failed; partial results)"
                                          : "");
-  if (o.targets.empty()) {
+  if (o.target_count == 0) {
     out += fmt::format("  Target:        {} {}\n", o.request.method, o.url_text);
   } else {
     out += fmt::format(
-        "  Targets:       {} from {} ({}{}), origin {}\n", o.targets.size(),
+        "  Targets:       {} from {} ({}{}), origin {}\n", o.target_count,
         printable(o.targets_file), o.order == http::target_order::random ? "random" : "round-robin",
         o.order == http::target_order::random ? fmt::format(", --seed {}", o.seed) : std::string(),
         o.url_text);
@@ -313,7 +313,12 @@ std::string text_report(const stats::summary& s, const run_context& ctx) {
     out += latency_histogram(s.latency);
   }
   breakdown_block(out, s);
-  if (ctx.target_names != nullptr) out += target_table(s, *ctx.target_names);
+  if (ctx.target_names != nullptr) {
+    out += target_table(s, *ctx.target_names);
+  } else if (o.target_count > 0) {
+    out +=
+        "\n(The breakdown by target is in the run's own report: results files do not keep it.)\n";
+  }
   if (s.http2.connections > 0) {
     const auto& h = s.http2;
     out += "\nHTTP/2:\n";
@@ -354,13 +359,16 @@ nlohmann::json json_report(const stats::summary& s, const run_context& ctx) {
   if (!o.connect_host.empty()) j["connect_to"] = host_port(o.connect_host, o.connect_port);
   if (!o.unix_socket.empty()) j["unix_socket"] = o.unix_socket;
   if (!o.proxy_host.empty()) j["proxy"] = host_port(o.proxy_host, o.proxy_port);
-  j["method"] = o.request.method;
-  if (!o.targets.empty()) {
+  if (o.target_count == 0) {
+    j["method"] = o.request.method;
+  } else {
+    // (No "method": each target has its own.)
     j["targets_file"] = o.targets_file;
+    j["target_count"] = o.target_count;
     j["order"] = o.order == http::target_order::random ? "random" : "round-robin";
     if (o.order == http::target_order::random) j["seed"] = o.seed;
-    j["targets"] =
-        targets_json(s, ctx.target_names ? *ctx.target_names : std::vector<std::string>{});
+    // The breakdown: from a run, not from results files (which do not keep it).
+    if (ctx.target_names != nullptr) j["targets"] = targets_json(s, *ctx.target_names);
   }
   j["interrupted"] = ctx.interrupted;
   // Only for shards, and late starts: a report without them keeps the schema it always had.

@@ -184,6 +184,12 @@ json config_json(const run_record& r) {
     j["proxy_host"] = o.proxy_host;
     j["proxy_port"] = o.proxy_port;
   }
+  if (o.target_count > 0) {  // (the breakdown by target is not kept)
+    j["targets"] = {{"count", o.target_count},
+                    {"file", o.targets_file},
+                    {"order", o.order == http::target_order::random ? "random" : "round-robin"},
+                    {"seed", o.seed}};
+  }
   return j;
 }
 
@@ -226,6 +232,19 @@ void read_config(const json& j, run_record& r) {
   if (j.contains("proxy_host")) {
     o.proxy_host = text(j, "proxy_host", w);
     o.proxy_port = text(j, "proxy_port", w);
+  }
+  if (j.contains("targets")) {
+    const auto& t = j["targets"];
+    const std::string tw = w + ".targets";
+    if (!t.is_object()) fail(tw, "expected an object");
+    o.target_count = u64(t, "count", tw);
+    if (o.target_count == 0) fail(tw + ".count", "expected at least 1");
+    o.targets_file = text(t, "file", tw);
+    const auto order = text(t, "order", tw);
+    if (order != "random" && order != "round-robin")
+      fail(tw + ".order", "expected round-robin or random");
+    o.order = order == "random" ? http::target_order::random : http::target_order::round_robin;
+    o.seed = u64(t, "seed", tw);
   }
 }
 

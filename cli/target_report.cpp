@@ -10,12 +10,21 @@
 namespace hit::cli {
 namespace {
 
-constexpr std::size_t name_width = 44;  // longer names are cut, with … at the end
+constexpr std::size_t name_width = 48;  // longer names keep their ends, "..." between
 
+// "GET http://host:port/path?q" as "GET /path?q": every target has the run's origin (printed
+// above the table), so the path is what tells rows apart; a long one keeps its start and end.
 std::string fitted(const std::string& name) {
-  const auto p = printable(name, 1000);
+  auto p = printable(name, 1000);
+  const auto scheme = p.find("://");
+  const auto space = p.find(' ');
+  if (scheme != std::string::npos && space != std::string::npos && space < scheme) {
+    const auto path = p.find('/', scheme + 3);
+    p = p.substr(0, space + 1) + (path == std::string::npos ? "/" : p.substr(path));
+  }
   if (p.size() <= name_width) return p;
-  return p.substr(0, name_width - 3) + "...";
+  constexpr std::size_t head = 20;
+  return p.substr(0, head) + "..." + p.substr(p.size() - (name_width - head - 3));
 }
 
 std::string ms(std::uint64_t ns) {
@@ -82,12 +91,13 @@ nlohmann::json targets_json(const stats::summary& s, const std::vector<std::stri
          {"errors", t.errors},
          {"success_ratio",
           t.requests ? static_cast<double>(t.successes) / static_cast<double>(t.requests) : 0.0},
-         {"latency_s",
-          {{"p50", sec(h.percentile(50))},
-           {"p90", sec(h.percentile(90))},
-           {"p99", sec(h.percentile(99))},
-           {"mean", h.mean() / 1e9},
-           {"max", sec(h.max())}}},
+         // (null for a target with no response: no latency to tell)
+         {"latency_s", h.count() == 0 ? nlohmann::json(nullptr)
+                                      : nlohmann::json{{"p50", sec(h.percentile(50))},
+                                                       {"p90", sec(h.percentile(90))},
+                                                       {"p99", sec(h.percentile(99))},
+                                                       {"mean", h.mean() / 1e9},
+                                                       {"max", sec(h.max())}}},
          {"status_codes", codes},
          {"errors_by_kind", errors}});
   }

@@ -180,7 +180,11 @@ class builder {
       current().body = targets_[it->second].body;
       return std::nullopt;
     }
-    auto bytes = read_file(path);
+    // A regular file, as -D wants: a device or a pipe could be endless (@/dev/zero).
+    std::error_code ec;
+    auto bytes = std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec)
+                     ? result<std::string>(failure{"not a regular file"})
+                     : read_file(path);
     if (!bytes) {
       std::string where = echo(path_text);
       if (path != written) where += " (" + echo(path.string()) + ")";

@@ -8,6 +8,16 @@
 #include "detail/open_pool.hpp"
 
 namespace hit::http::detail {
+namespace {
+
+// splitmix64's finaliser: a bijection of 64-bit values that scatters every input bit.
+constexpr std::uint64_t mix64(std::uint64_t z) noexcept {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+}  // namespace
 
 event_loop::event_loop(const load_config& c, const run_plan& plan, unsigned index, unsigned loops,
                        clock::time_point t0, std::uint64_t budget_)
@@ -37,11 +47,12 @@ event_loop::event_loop(const load_config& c, const run_plan& plan, unsigned inde
     summary.live = live.get();
   }
   if (c.model == load_model::open) pool_ = std::make_unique<open_pool>(*this, index, loops);
-  // Targets: loop g of the whole run (all shards) seeds its generator with the run's seed and
-  // g, so that loops do not repeat one another (round robin: aim()).
+  // Targets: loop g of the whole run (all shards) starts its generator at a hash of the run's
+  // seed and g. (Not at seed + g * increment: the loops' sequences would be one sequence,
+  // shifted by a step, and pick the same targets in lockstep.) Round robin: aim().
   summary.by_target.resize(plan.breakdown);
   const std::uint64_t g = c.shard_index + std::uint64_t{c.shard_count} * index;
-  rng_ = c.seed + (g + 1) * 0x9e3779b97f4a7c15ULL;
+  rng_ = mix64(c.seed ^ mix64(g + 1));
 }
 
 std::uint32_t event_loop::next_target() noexcept {
@@ -55,10 +66,7 @@ std::uint32_t event_loop::next_target() noexcept {
   }
   // splitmix64, then a multiply-shift of its top 32 bits to [0, n): no division, and a bias
   // below n / 2^32 (n <= 10^6).
-  std::uint64_t z = (rng_ += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  z ^= z >> 31;
+  const std::uint64_t z = mix64(rng_ += 0x9e3779b97f4a7c15ULL);
   return static_cast<std::uint32_t>(((z >> 32) * n) >> 32);
 }
 

@@ -94,7 +94,7 @@ load_test::load_test(load_config cfg) : impl_(std::make_unique<impl>()) {
     }
     if (slot_of.size() > max_named_targets) s.target_names.emplace_back("other");
     s.plan.breakdown = s.target_names.size();
-    s.cfg.targets.clear();  // (their bytes are the plan's now)
+    std::vector<request_target>().swap(s.cfg.targets);  // (their bytes are the plan's now)
   }
   s.cfg.request.body.clear();
   s.plan.server_name = s.cfg.tls.server_name.empty() ? s.cfg.target.host : s.cfg.tls.server_name;
@@ -225,8 +225,8 @@ void load_test::start() {
   s.start = detail::clock::now();
   s.wall_start = std::chrono::system_clock::now();
   auto share = [&](unsigned i) { return conns / n + (i < conns % n ? 1 : 0); };
-  std::uint64_t before = 0;  // connections of the loops before loop i
-  std::uint64_t budgets = s.cfg.shard_index * s.cfg.requests;  // requests before loop i's
+  std::uint64_t before = 0;                     // connections of the loops before loop i
+  std::uint64_t budgets = s.cfg.first_request;  // the run's requests before loop i's
   for (unsigned i = 0; i < n; ++i) {
     std::uint64_t budget = std::numeric_limits<std::uint64_t>::max();
     if (s.cfg.requests > 0 && s.cfg.rate) {

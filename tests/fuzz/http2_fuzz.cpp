@@ -21,19 +21,20 @@ using hit::http::detail::http2_request;
 using hit::http::detail::http2_session;
 using hit::http::detail::stream_outcome;
 
-const http2_request& request(bool post) {
-  static const auto get = [] {
+// The run's requests: a GET (target 0) and a POST whose body is beyond the default window, so
+// that flow control is exercised (target 1).
+const std::vector<hit::http::detail::prepared_request>& requests() {
+  static const auto all = [] {
     hit::http::url u{"http", "127.0.0.1", "80", "/fuzz", "127.0.0.1"};
-    return hit::http::detail::build_http2_request(u, {});
-  }();
-  static const auto with_body = [] {
-    hit::http::url u{"http", "127.0.0.1", "80", "/fuzz", "127.0.0.1"};
+    std::vector<hit::http::detail::prepared_request> r(2);
+    r[0].http2 = hit::http::detail::build_http2_request(u, {});
     hit::http::request_spec spec;
     spec.method = "POST";
-    spec.body = std::string(70'000, 'b');  // beyond the default window: flow control
-    return hit::http::detail::build_http2_request(u, spec);
+    spec.body = std::string(70'000, 'b');
+    r[1].http2 = hit::http::detail::build_http2_request(u, spec);
+    return r;
   }();
-  return post ? with_body : get;
+  return all;
 }
 
 }  // namespace
@@ -46,13 +47,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   data += 3;
   size -= 3;
   hit::stats::http2_counters counters;
-  http2_session s(request(post), streams, 16, counters);
+  http2_session s(requests(), streams, 16, counters);
   s.start();
   std::uint64_t submitted = 0, ended = 0, cancelled = 0;
   const auto t0 = clock::now();
   auto submit = [&] {
     while (s.can_submit() && submitted < 64) {
-      hit::http::detail::in_flight rec{.due = t0, .sent = t0 + std::chrono::seconds(submitted)};
+      hit::http::detail::in_flight rec{
+          .due = t0, .sent = t0 + std::chrono::seconds(submitted), .target = post ? 1u : 0u};
       if (!s.submit(rec)) break;
       ++submitted;
     }
@@ -78,7 +80,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     drain();
     if (!broken) {
       // Now and then a stream times out (the oldest sent).
-      if (data[pos] == 0xff) cancelled += s.cancel_expired(t0 + std::chrono::seconds(ended));
+      if (data[pos] == 0xff) cancelled += s.cancel_expired(t0 + std::chrono::seconds(ended)).size();
       submit();
       drain();
     }

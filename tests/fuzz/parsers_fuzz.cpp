@@ -1,7 +1,9 @@
 // libFuzzer target for the parsers that read untrusted bytes: the HTTP response parser (fed in
 // pieces, as a connection feeds it), the duration parser (options, server knobs) and the URL
 // parser (whose output becomes the request line and the Host header, so must never carry a
-// control byte or a port outside 1-65535).
+// control byte or a port outside 1-65535), and the targets file parser (--targets: each target
+// it accepts must be one a request can be built from without smuggling: token method and
+// header names, header values without CR, LF or NUL, one origin; each failure one line).
 // Build and run with scripts/fuzz (clang's -fsanitize=fuzzer,address,undefined).
 
 #include <cstddef>
@@ -13,6 +15,7 @@
 #include "hit/http/response_parser.hpp"
 #include "hit/http/url.hpp"
 #include "hit/stats/duration.hpp"
+#include "targets.hpp"
 
 namespace {
 
@@ -62,11 +65,39 @@ void fuzz_url(std::string_view data) {
   if (port < 1 || port > 65535 || std::to_string(port) != u->port) std::abort();
 }
 
+void fuzz_targets(std::string_view data) {
+  // (A body path resolves against a directory that does not exist; absolute ones may name any
+  // regular file, which is only read.)
+  const auto t = hit::cli::parse_targets(data, "fuzz", hit::cli::targets_format::automatic,
+                                         "/nonexistent/hit-fuzz");
+  if (!t) {
+    if (t.error().find_first_of("\r\n") != std::string::npos) std::abort();
+    return;
+  }
+  if (t->empty()) std::abort();  // "no targets" is an error
+  const auto bad_byte = [](std::string_view s) {
+    for (const char c : s)
+      if (c == '\r' || c == '\n' || c == '\0') return true;
+    return false;
+  };
+  for (const auto& x : *t) {
+    if (x.method.empty() || bad_byte(x.method)) std::abort();
+    if (x.url.scheme != t->front().url.scheme || x.url.port != t->front().url.port) std::abort();
+    for (const auto& [name, value] : x.headers)
+      if (name.empty() || bad_byte(name) || bad_byte(value) || name.find(':') != std::string::npos)
+        std::abort();
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t size) {
   if (size < 2) return 0;
   const std::string_view data(reinterpret_cast<const char*>(bytes) + 2, size - 2);
+  if (bytes[0] & 8) {
+    fuzz_targets(data);
+    return 0;
+  }
   if (bytes[0] & 4) {
     fuzz_url(data);
     return 0;

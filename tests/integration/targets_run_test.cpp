@@ -44,8 +44,9 @@ class targets_run : public ::testing::Test {
              "      if ($http_content_length != \"5\") { return 411; } return 201; }\n"
              "    location / { return 200; } }\n";
     };
-    nginx_ = std::make_unique<hit::test::nginx>(dir_->path, server(plain_, "") + server(h2c_, " http2"),
-                                                std::vector<unsigned short>{plain_, h2c_});
+    nginx_ =
+        std::make_unique<hit::test::nginx>(dir_->path, server(plain_, "") + server(h2c_, " http2"),
+                                           std::vector<unsigned short>{plain_, h2c_});
     std::ofstream(dir_->path / "body.txt") << "hello";
   }
   static void TearDownTestSuite() {
@@ -71,8 +72,8 @@ class targets_run : public ::testing::Test {
 
   // The suite's files (hit::test::temp_dir is per test).
   struct dir {
-    std::filesystem::path path = std::filesystem::temp_directory_path() /
-                                 ("hit_targets_" + std::to_string(::getpid()));
+    std::filesystem::path path =
+        std::filesystem::temp_directory_path() / ("hit_targets_" + std::to_string(::getpid()));
     dir() { std::filesystem::create_directories(path); }
     ~dir() { std::filesystem::remove_all(path); }
   };
@@ -125,8 +126,9 @@ TEST_F(targets_run, json_lines_from_standard_input) {
       "{\"method\":\"GET\",\"url\":\"" + at(plain_, "/ok") + "\",\"name\":\"ok\"}\n" +
       "{\"method\":\"POST\",\"url\":\"" + at(plain_, "/post") +
       "\",\"headers\":{\"X-Run\":[\"t1\"]},\"body\":\"aGVsbG8=\",\"name\":\"post\"}\n";
-  const auto r = hit::test::run_hit_in_shell("printf '%s' '" + lines + "' |", "",
-                                             {"-n", "100", "-c", "2", "--targets", "-", "-o", "json"});
+  const auto r =
+      hit::test::run_hit_in_shell("printf '%s' '" + lines + "' |", "",
+                                  {"-n", "100", "-c", "2", "--targets", "-", "-o", "json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(counts(j), (std::map<std::string, std::uint64_t>{{"ok", 50}, {"post", 50}}));
@@ -152,6 +154,24 @@ TEST_F(targets_run, the_breakdown_names_1000_targets_and_pools_the_rest) {
             std::string::npos)
       << text.out.substr(0, 400);
   EXPECT_NE(text.out.find("\n  other "), std::string::npos);
+}
+
+TEST_F(targets_run, a_results_file_keeps_the_targets_but_not_their_breakdown) {
+  const auto saved = dir_->path / "run.json";
+  ASSERT_EQ(run_hit({"-n", "30", "-c", "1", "--targets", file(plain_), "-H", "X-Run: t1", "--order",
+                     "random", "--seed", "3", "--save", saved.string()})
+                .exit_code,
+            0);
+  const auto back = run_hit({"report", saved.string()});
+  EXPECT_EQ(back.exit_code, 0) << back.err;
+  EXPECT_NE(back.out.find("Targets:       3 from " + file(plain_) + " (random, --seed 3)"),
+            std::string::npos)
+      << back.out;
+  EXPECT_NE(back.out.find("results files do not keep it"), std::string::npos);
+  const auto j = nlohmann::json::parse(run_hit({"report", "-o", "json", saved.string()}).out);
+  EXPECT_EQ(j["target_count"], 3);
+  EXPECT_FALSE(j.contains("method"));
+  EXPECT_FALSE(j.contains("targets"));  // (no breakdown to give)
 }
 
 TEST_F(targets_run, a_bad_file_is_refused_with_its_line) {

@@ -111,6 +111,10 @@ struct load_config {
   // Precondition: shard_index < shard_count.
   unsigned shard_index = 0;
   unsigned shard_count = 1;
+  // Unpaced, with `requests`: the number of this shard's first request in the whole run's
+  // count (the requests of the shards before it), where its part of the round robin over
+  // `targets` starts.
+  std::uint64_t first_request = 0;
   // Open model only.
   unsigned min_connections = 10;     // opened at the start and kept however idle
   unsigned max_connections = 10000;  // cap; a due request that finds none idle then waits (late)

@@ -190,6 +190,9 @@ TEST_F(targets_test, http_body_errors) {
 
   fs::create_directories(dir_ / "adir");
   EXPECT_HAS(error("POST http://a/\n@adir\n"), "t.txt:2: cannot read body file 'adir'");
+  // Not a regular file: a device could be endless.
+  EXPECT_HAS(error("POST http://a/\n@/dev/zero\n"),
+             "t.txt:2: cannot read body file '/dev/zero': not a regular file");
   EXPECT_HAS(error("POST http://a/\n@\n"), "t.txt:2: the body line '@' names no file");
   write("b", "x");
   EXPECT_HAS(error("POST http://a/\n@b\n@b\n"), "t.txt:3: the body line '@b' belongs to no target");

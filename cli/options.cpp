@@ -62,6 +62,7 @@ Examples:
   hit --connect-to 10.0.0.5:443 https://api.example.test/   that address, that name
   hit --unix-socket /run/app.sock http://localhost/          a Unix-domain socket
   hit -x http://127.0.0.1:3128 https://api.example.test/    through a proxy (CONNECT)
+  hit --targets targets.txt -z 30s                many URLs of one origin (vegeta's format)
   hit serve --listen 127.0.0.1:8080               the embedded test server
 
 Exit codes:

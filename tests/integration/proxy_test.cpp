@@ -34,7 +34,8 @@ constexpr const char* tinyproxy_path = "/usr/bin/tinyproxy";
 // "Basic " + base64("hit:secret")
 constexpr const char* credentials = "Proxy-Authorization: Basic aGl0OnNlY3JldA==";
 
-// tinyproxy in the foreground on 127.0.0.1:port, with `extra` lines of configuration.
+// tinyproxy in the foreground on 127.0.0.1:port, with `extra` lines of configuration; stopped
+// by SIGTERM when destroyed.
 class tinyproxy {
  public:
   tinyproxy(const std::filesystem::path& conf, unsigned short port, const std::string& extra)
@@ -42,7 +43,9 @@ class tinyproxy {
     std::ofstream(conf) << "Port " << port << "\nListen 127.0.0.1\nTimeout 30\nMaxClients 100\n"
                         << "Allow 127.0.0.1\nLogLevel Critical\n"
                         << extra;
-    c_ = hit::test::spawn({tinyproxy_path, "-d", "-c", conf.string()});
+    // Bounded even if this process dies without stopping it (timeout passes SIGTERM on).
+    c_ = hit::test::spawn(
+        {"/usr/bin/timeout", "-k", "2", "300", tinyproxy_path, "-d", "-c", conf.string()});
     for (int i = 0; i < 100 && !hit::test::accepting(port); ++i) usleep(50'000);
     up_ = hit::test::accepting(port);
   }

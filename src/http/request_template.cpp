@@ -1,0 +1,293 @@
+#include "hit/http/request_template.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "hit/printable.hpp"
+
+namespace hit::http {
+namespace {
+
+// Placeholders stand in build_request's output as "\x01" INDEX "\x02" (control bytes that a
+// request target or header value checked by the caller cannot hold), the body as "\x03".
+constexpr char mark_open = '\x01', mark_close = '\x02', body_mark = '\x03';
+
+std::uint64_t next_random(std::uint64_t* state) noexcept {
+  std::uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+std::size_t digits(std::int64_t v) {
+  char buf[24];
+  return static_cast<std::size_t>(std::to_chars(buf, buf + sizeof buf, v).ptr - buf);
+}
+
+bool has_control(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char ch) {
+    const auto c = static_cast<unsigned char>(ch);
+    return (c < 0x20 && c != '\t') || c == 0x7f;
+  });
+}
+
+}  // namespace
+
+result<url> request_template::parse_url(std::string_view text) {
+  // Each "{{...}}" stands in as a token of unreserved characters while the URL is parsed.
+  std::vector<std::string> held;
+  std::string plain;
+  std::size_t pos = 0;
+  const auto token = [](std::size_t i) { return "~~hit" + std::to_string(i) + "~~"; };
+  for (;;) {
+    const auto open = text.find("{{", pos);
+    if (open == std::string_view::npos) break;
+    const auto close = text.find("}}", open + 2);
+    if (close == std::string_view::npos)
+      return failure{"template: the URL at byte " + std::to_string(open) +
+                     ": '{{' without its '}}'"};
+    plain.append(text.substr(pos, open - pos));
+    plain += token(held.size());
+    held.emplace_back(text.substr(open, close + 2 - open));
+    pos = close + 2;
+  }
+  plain.append(text.substr(pos));
+  auto u = http::parse_url(plain);
+  if (!u) return u;
+  if (u->authority.find("~~hit") != std::string::npos)
+    return failure{"template: placeholders go in the URL's path and query, not in its host or "
+                   "port: '" +
+                   printable(text) + "'"};
+  for (std::size_t i = 0; i < held.size(); ++i) {
+    const auto at = u->target.find(token(i));
+    if (at == std::string::npos)
+      return failure{"template: a placeholder in a fragment is never sent: '" + printable(text) +
+                     "'"};
+    u->target.replace(at, token(i).size(), held[i]);
+  }
+  return u;
+}
+
+bool request_template::has_placeholders(const url& target, const request_spec& spec) {
+  if (target.target.find("{{") != std::string::npos) return true;
+  if (spec.body.find("{{") != std::string::npos) return true;
+  return std::any_of(spec.headers.begin(), spec.headers.end(),
+                     [](const auto& h) { return h.second.find("{{") != std::string::npos; });
+}
+
+result<request_template> request_template::make(const url& target, const request_spec& spec) {
+  request_template t;
+  std::vector<piece> placeholders;  // by index, as marked in the target and header values
+  std::vector<std::string> file_names;
+  // Splits `text` into literals and placeholders: the literals appended to `out` (marked, or
+  // as pieces when `pieces` is set), the placeholders to `placeholders` (marked in `out`).
+  const auto parse = [&](std::string_view text, const std::string& where, bool one_line,
+                         std::string* marked, std::vector<piece>* pieces) -> std::optional<failure> {
+    std::size_t pos = 0;
+    while (pos <= text.size()) {
+      const auto open = text.find("{{", pos);
+      const auto literal = text.substr(pos, open == std::string_view::npos ? text.npos : open - pos);
+      if (marked) marked->append(literal);
+      if (pieces && !literal.empty()) pieces->push_back(piece::literal(literal));
+      if (open == std::string_view::npos) break;
+      const auto close = text.find("}}", open + 2);
+      const auto at = where + " at byte " + std::to_string(open);
+      if (close == std::string_view::npos)
+        return failure{"template: " + at + ": '{{' without its '}}'"};
+      // The words inside, split on spaces.
+      std::vector<std::string> words;
+      std::istringstream in{std::string(text.substr(open + 2, close - open - 2))};
+      for (std::string w; in >> w;) words.push_back(w);
+      const auto found = "'" + printable(text.substr(open, close + 2 - open), 60) + "'";
+      piece p;
+      if (words.size() == 1 && words[0] == "seq") {
+        p.what = kind::seq;
+      } else if (words.size() == 1 && words[0] == "uuid") {
+        p.what = kind::uuid;
+      } else if (words.size() == 1 && words[0] == "time_ms") {
+        p.what = kind::time_ms;
+      } else if (!words.empty() && words[0] == "rand") {
+        const auto number = [](const std::string& s, std::int64_t& v) {
+          const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+          return ec == std::errc{} && ptr == s.data() + s.size();
+        };
+        if (words.size() != 3 || !number(words[1], p.lo) || !number(words[2], p.hi) || p.lo > p.hi)
+          return failure{"template: " + at + ": " + found +
+                         " wants {{rand LO HI}}, two integers with LO <= HI"};
+        p.what = kind::rand;
+      } else if (!words.empty() && words[0] == "line") {
+        if (words.size() != 2)
+          return failure{"template: " + at + ": " + found + " wants {{line FILE}}, one file name"};
+        p.what = kind::line;
+        const auto known = std::find(file_names.begin(), file_names.end(), words[1]);
+        p.file = static_cast<std::size_t>(known - file_names.begin());
+        if (known == file_names.end()) {
+          std::ifstream f(words[1], std::ios::binary);
+          if (!f) return failure{"template: " + at + ": cannot read '" + printable(words[1]) + "'"};
+          std::vector<std::string> lines;
+          for (std::string l; std::getline(f, l);) {
+            if (!l.empty() && l.back() == '\r') l.pop_back();
+            lines.push_back(std::move(l));
+          }
+          if (lines.empty())
+            return failure{"template: " + at + ": '" + printable(words[1]) + "' has no line"};
+          file_names.push_back(words[1]);
+          t.files_.push_back(std::move(lines));
+        }
+        if (one_line && std::any_of(t.files_[p.file].begin(), t.files_[p.file].end(),
+                                    [](const std::string& l) { return has_control(l); }))
+          return failure{"template: " + at + ": '" + printable(words[1]) +
+                         "' has a line with a control byte, which " + where + " cannot carry"};
+      } else {
+        return failure{"template: " + at + ": unknown placeholder " + found +
+                       " (use {{seq}}, {{rand LO HI}}, {{uuid}}, {{line FILE}}, {{time_ms}})"};
+      }
+      if (pieces) {
+        pieces->push_back(std::move(p));
+      } else {
+        *marked += mark_open + std::to_string(placeholders.size()) + mark_close;
+        placeholders.push_back(std::move(p));
+      }
+      pos = close + 2;
+    }
+    return std::nullopt;
+  };
+
+  // The request target and header values, marked; the body, as pieces.
+  url marked_url = target;
+  marked_url.target.clear();
+  if (auto f = parse(target.target, "the request target", true, &marked_url.target, nullptr))
+    return *f;
+  request_spec marked = spec;
+  for (auto& [name, value] : marked.headers) {
+    std::string v;
+    if (auto f = parse(value, "header " + printable(name), true, &v, nullptr)) return *f;
+    value = std::move(v);
+  }
+  if (auto f = parse(spec.body, "the body", false, nullptr, &t.body_)) return *f;
+  const bool body_varies = std::any_of(t.body_.begin(), t.body_.end(),
+                                       [](const piece& p) { return p.what != kind::literal; });
+  // A body that varies is one mark, whose length build_request writes as 1: that line becomes
+  // the length's placeholder. A fixed body stays in the bytes as it is.
+  marked.body = body_varies ? std::string(1, body_mark) : spec.body;
+  const auto bytes = build_request(marked_url, std::move(marked));
+  std::string head = bytes.head + bytes.body;
+  if (body_varies) {
+    const std::string fixed = "\r\nContent-Length: 1\r\n";
+    const auto at = head.find(fixed);
+    head.replace(at, fixed.size(), std::string("\r\nContent-Length: ") + mark_open + "L" +
+                                       mark_close + "\r\n");
+    head.pop_back();  // the body's mark: the body pieces follow the head
+  } else {
+    t.body_.clear();
+  }
+  // The marked bytes as pieces.
+  std::size_t pos = 0;
+  while (pos < head.size()) {
+    const auto open = head.find(mark_open, pos);
+    if (open > pos)
+      t.head_.push_back(piece::literal(head.substr(pos, std::min(open, head.size()) - pos)));
+    if (open == std::string::npos) break;
+    const auto close = head.find(mark_close, open);
+    const auto id = head.substr(open + 1, close - open - 1);
+    if (id == "L") {
+      piece length;
+      length.what = kind::length;
+      t.head_.push_back(std::move(length));
+    } else {
+      t.head_.push_back(placeholders[std::stoul(id)]);
+    }
+    pos = close + 1;
+  }
+  // The most each piece can write.
+  const auto most = [&](const piece& p) -> std::size_t {
+    switch (p.what) {
+      case kind::literal: return p.text.size();
+      case kind::rand: return std::max(digits(p.lo), digits(p.hi));
+      case kind::uuid: return 36;
+      case kind::line: {
+        std::size_t longest = 0;
+        for (const auto& l : t.files_[p.file]) longest = std::max(longest, l.size());
+        return longest;
+      }
+      default: return 20;  // a 64-bit number
+    }
+  };
+  for (const auto& p : t.head_) t.head_max_ += most(p);
+  for (const auto& p : t.body_) t.body_max_ += most(p);
+  // Each connection holds a buffer this large: a templated request is kept small.
+  constexpr std::size_t limit = 1 << 20;
+  if (t.max_size() > limit)
+    return failure{"template: a templated request may take up to " +
+                   std::to_string(t.max_size()) + " bytes; at most 1 MiB (" +
+                   std::to_string(limit) + ")"};
+  return t;
+}
+
+std::size_t request_template::put(const piece& p, const inputs& in, char* out) const noexcept {
+  const auto number = [&](auto v) {
+    return static_cast<std::size_t>(std::to_chars(out, out + 24, v).ptr - out);
+  };
+  switch (p.what) {
+    case kind::literal:
+      std::memcpy(out, p.text.data(), p.text.size());
+      return p.text.size();
+    case kind::seq: return number(in.seq);
+    case kind::rand: {
+      const auto span = static_cast<std::uint64_t>(p.hi) - static_cast<std::uint64_t>(p.lo);
+      const auto r = next_random(in.random);
+      const auto offset = span == UINT64_MAX ? r : r % (span + 1);
+      return number(static_cast<std::int64_t>(static_cast<std::uint64_t>(p.lo) + offset));
+    }
+    case kind::uuid: {
+      static constexpr char hex[] = "0123456789abcdef";
+      std::uint64_t a = next_random(in.random), b = next_random(in.random);
+      a = (a & ~0xf000ULL) | 0x4000ULL;                 // version 4
+      b = (b & ~(3ULL << 62)) | (2ULL << 62);           // variant 10
+      std::size_t n = 0;
+      for (int i = 0; i < 32; ++i) {
+        if (i == 8 || i == 12 || i == 16 || i == 20) out[n++] = '-';
+        const auto word = i < 16 ? a : b;
+        out[n++] = hex[(word >> (60 - 4 * (i % 16))) & 0xf];
+      }
+      return n;
+    }
+    case kind::line: {
+      const auto& lines = files_[p.file];
+      const auto& l = lines[in.seq % lines.size()];
+      std::memcpy(out, l.data(), l.size());
+      return l.size();
+    }
+    case kind::time_ms:
+      return number(std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count());
+    case kind::length: break;  // (render's own)
+  }
+  return 0;
+}
+
+std::size_t request_template::render(const inputs& in, char* out) const noexcept {
+  std::size_t n = 0;
+  if (body_.empty()) {
+    for (const auto& p : head_) n += put(p, in, out + n);
+    return n;
+  }
+  // A body that varies is written first, after the room the head may take, to know its
+  // length; then the head, with that length; then the body is moved in after the head.
+  char* const body_at = out + head_max_;
+  std::size_t body = 0;
+  for (const auto& p : body_) body += put(p, in, body_at + body);
+  for (const auto& p : head_)
+    n += p.what == kind::length
+             ? static_cast<std::size_t>(std::to_chars(out + n, out + n + 24, body).ptr - (out + n))
+             : put(p, in, out + n);
+  std::memmove(out + n, body_at, body);
+  return n + body;
+}
+
+}  // namespace hit::http

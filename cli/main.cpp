@@ -259,6 +259,7 @@ int run(cli::run_options o) {
         {t.url, {t.method, std::move(t.headers), std::move(t.body), o.request.keepalive}, t.name});
   std::vector<cli::target>().swap(o.targets);  // (the names the report needs are the engine's)
   cfg.order = o.order;
+  cfg.templates = o.templates;
   cfg.first_request = o.first_request;
   cfg.seed = o.seed;
   // The body moves into the engine, held once; the report needs only the rest.

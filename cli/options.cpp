@@ -11,6 +11,7 @@
 #include <thread>
 #include <tuple>
 
+#include "hit/http/request_template.hpp"
 #include "hit/http/server.hpp"
 #include "hit/printable.hpp"
 #include "hit/stats/duration.hpp"
@@ -63,6 +64,7 @@ Examples:
   hit --unix-socket /run/app.sock http://localhost/          a Unix-domain socket
   hit -x http://127.0.0.1:3128 https://api.example.test/    through a proxy (CONNECT)
   hit --targets targets.txt -z 30s                many URLs of one origin (vegeta's format)
+  hit --template 'http://127.0.0.1:8080/item/{{rand 1 500}}'   a request that varies
   hit serve --listen 127.0.0.1:8080               the embedded test server
 
 Exit codes:
@@ -272,6 +274,7 @@ struct run_args {
   std::vector<std::string> thresholds;
   bool abort_on_threshold = false;
   std::string targets, targets_format = "auto", order = "round-robin", seed;
+  bool templates = false;
   CLI::Option *targets_opt, *order_opt, *seed_opt, *targets_format_opt, *method_opt, *body_opt;
   bool no_keepalive = false;
   bool h2 = false;
@@ -328,6 +331,9 @@ void declare_run(CLI::App& app, run_args& a) {
   app.add_option("-H,--header", a.headers, "Add a header, 'Name: value' (repeatable)")
       ->allow_extra_args(false);
   a.body_opt = app.add_option("-d,--body", a.body, "Request body");
+  app.add_flag("--template", a.templates,
+               "Render {{seq}}, {{rand LO HI}}, {{uuid}}, {{line FILE}}, {{time_ms}} per request "
+               "in the URL's path and query, header values and the body (HTTP/1.1)");
   a.targets_opt = app.add_option("--targets", a.targets,
                                  "Send the requests of this file (vegeta's format, or JSON lines; "
                                  "- for stdin) instead of one URL; -H adds to each")
@@ -899,6 +905,23 @@ void validate_targets(const run_args& a, run_options& r) {
       ":" + r.target.port + "/";
 }
 
+// --template: every request's placeholders parse (exit 2 with the part and offset), over
+// HTTP/1.1. A request with none is sent as it is.
+void validate_templates(run_options& r) {
+  r.templates = true;
+  if (r.http != http::http_version::http1_1)
+    bad("--template is HTTP/1.1's: not with --h2 or --http 2/auto");
+  const auto check = [](const http::url& u, const http::request_spec& spec, std::string where) {
+    if (!http::request_template::has_placeholders(u, spec)) return;
+    auto t = http::request_template::make(u, spec);
+    if (!t) bad(where + t.error());
+  };
+  if (r.targets.empty()) return check(r.target, r.request, "");
+  for (const auto& t : r.targets)
+    check(t.url, {t.method, t.headers, t.body, true},
+          printable(r.targets_file) + ":" + std::to_string(t.line) + ": ");
+}
+
 // Each target's headers: -H's (and --host's), but those the target sets itself. Through a
 // proxy to an https URL, Proxy-Authorization goes in the CONNECT, from -H only: a target's own
 // would be dropped, so it is refused.
@@ -925,7 +948,7 @@ run_options validate_run(const run_args& a, const environment& env) {
   validate_targets(a, r);
   if (r.targets.empty()) {
     if (a.url.empty()) bad("missing URL: try 'hit http://127.0.0.1:8080/' (see --help)");
-    auto u = http::parse_url(a.url);
+    auto u = a.templates ? http::request_template::parse_url(a.url) : http::parse_url(a.url);
     if (!u) bad(u.error());
     r.url_text = a.url;
     r.target = std::move(*u);
@@ -977,6 +1000,7 @@ run_options validate_run(const run_args& a, const environment& env) {
     bad("--abort-on-threshold needs at least one --threshold");
   r.abort_on_threshold = a.abort_on_threshold;
   merge_target_headers(r);
+  if (a.templates) validate_templates(r);
   take_share(r);
   return r;
 }

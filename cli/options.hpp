@@ -62,6 +62,7 @@ struct run_options {
   http::target_order order = http::target_order::round_robin;  // --order
   std::uint64_t seed = 0;                                      // --seed (random order)
   bool seed_given = false;
+  bool templates = false;  // --template: placeholders rendered per request
   http::http_version http = http::http_version::http1_1;  // --h2, --http
   unsigned streams = 1;                                   // --streams (HTTP/2)
   unsigned window_bits = 30;                              // --window-bits (HTTP/2)

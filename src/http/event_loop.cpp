@@ -53,6 +53,9 @@ event_loop::event_loop(const load_config& c, const run_plan& plan, unsigned inde
   summary.by_target.resize(plan.breakdown);
   const std::uint64_t g = c.shard_index + std::uint64_t{c.shard_count} * index;
   rng_ = mix64(c.seed ^ mix64(g + 1));
+  template_random = mix64(rng_ ^ 0x7e3b1a2c5d4f6e8bULL);
+  for (const auto& r : requests)
+    if (r.varies) template_size = std::max(template_size, r.varies->max_size());
 }
 
 std::uint32_t event_loop::next_target() noexcept {

@@ -8,12 +8,12 @@ http1_session::http1_session(const std::vector<prepared_request>& requests, bool
     : requests_(requests), parser_(buffer_size), buffer_(used ? buffer_size : 0) {}
 
 std::array<boost::asio::const_buffer, 2> http1_session::write_buffers() const noexcept {
-  const auto& r = bytes();
-  if (written_ < r.head.size())
-    return {boost::asio::buffer(r.head.data() + written_, r.head.size() - written_),
-            boost::asio::buffer(r.body)};
-  const std::size_t at = written_ - r.head.size();
-  return {boost::asio::buffer(r.body.data() + at, r.body.size() - at), boost::asio::const_buffer{}};
+  const auto head = head_bytes_, body = body_bytes_;
+  if (written_ < head.size())
+    return {boost::asio::buffer(head.data() + written_, head.size() - written_),
+            boost::asio::buffer(body.data(), body.size())};
+  const std::size_t at = written_ - head.size();
+  return {boost::asio::buffer(body.data() + at, body.size() - at), boost::asio::const_buffer{}};
 }
 
 parse_status http1_session::parse() {

@@ -71,6 +71,12 @@ load_test::load_test(load_config cfg) : impl_(std::make_unique<impl>()) {
                     [](const auto& h) { return iequals(h.first, "proxy-authorization"); });
     detail::prepared_request p;
     p.head = spec.method == "HEAD";
+    if (s.cfg.templates && request_template::has_placeholders(where, spec)) {
+      if (h2) throw std::invalid_argument("load_test: templated requests are HTTP/1.1's");
+      auto t = request_template::make(where, spec);
+      if (!t) throw std::invalid_argument("load_test: " + t.error());
+      p.varies = std::make_shared<const request_template>(std::move(*t));
+    }
     if (h2) p.http2 = detail::build_http2_request(where, spec);
     // Never sent as HTTP/1.1: the body is held once.
     if (s.cfg.http == http_version::http2) spec.body.clear();
@@ -246,13 +252,14 @@ void load_test::start() {
     // g, g + stride, ...; an unpaced loop's, the next `budget` of the run's -n (or, unbounded,
     // any: each loop starts at a different target).
     const std::uint64_t g = s.cfg.shard_index + std::uint64_t{s.cfg.shard_count} * i;
+    const std::uint64_t stride = std::uint64_t{s.cfg.shard_count} * n;
     if (s.cfg.rate) {
-      s.loops.back()->aim(g, std::uint64_t{s.cfg.shard_count} * n);
+      s.loops.back()->aim(g, stride, g, stride);
     } else if (s.cfg.requests > 0) {
-      s.loops.back()->aim(budgets, 1);
+      s.loops.back()->aim(budgets, 1, budgets, 1);
       budgets += budget;
     } else {
-      s.loops.back()->aim(g, 1);
+      s.loops.back()->aim(g, 1, g, stride);  // (numbers interleaved: each loop's own)
     }
   }
   for (unsigned i = 0; i < n; ++i) {

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "hit/http/request_template.hpp"
 #include "hit/http/response_parser.hpp"
 #include "hit/http/url.hpp"
 #include "hit/stats/duration.hpp"
@@ -89,11 +90,43 @@ void fuzz_targets(std::string_view data) {
   }
 }
 
+// --template: whatever make() accepts renders within max_size(), with a Content-Length that is
+// the rendered body's.
+void fuzz_template(std::string_view data) {
+  const auto cut = data.find('\n');
+  const auto path = data.substr(0, cut);
+  hit::http::request_spec spec;
+  spec.method = "POST";
+  if (cut != std::string_view::npos) spec.body = data.substr(cut + 1);
+  const auto u = hit::http::request_template::parse_url("http://h/" + std::string(path));
+  if (!u) return;
+  const auto t = hit::http::request_template::make(*u, spec);
+  if (!t) {
+    if (t.error().find_first_of("\r\n") != std::string::npos) std::abort();
+    return;
+  }
+  std::string out(t->max_size(), '\0');
+  std::uint64_t random = 1;
+  for (std::uint64_t seq : {0ULL, 7ULL, 18446744073709551615ULL}) {
+    const auto n = t->render({seq, &random}, out.data());
+    if (n > out.size()) std::abort();
+    const std::string_view req(out.data(), n);
+    const auto end = req.find("\r\n\r\n");
+    const auto cl = req.find("\r\nContent-Length: ");
+    if (end == std::string_view::npos || cl == std::string_view::npos || cl > end) std::abort();
+    if (std::strtoull(req.data() + cl + 18, nullptr, 10) != n - end - 4) std::abort();
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t size) {
   if (size < 2) return 0;
   const std::string_view data(reinterpret_cast<const char*>(bytes) + 2, size - 2);
+  if (bytes[0] & 16) {
+    fuzz_template(data);
+    return 0;
+  }
   if (bytes[0] & 8) {
     fuzz_targets(data);
     return 0;

@@ -80,6 +80,11 @@ struct load_config {
   // `order`. The summary breaks the results down by name (stats::summary::by_target, named by
   // target_names()). Every target's bytes are built once, before the run.
   std::vector<request_target> targets;
+  // Render {{...}} placeholders per request (request_template, --template): in the URL's path
+  // and query (parse it with request_template::parse_url), header values and the body, of
+  // `request` or of each target. HTTP/1.1 only. Precondition: request_template::make accepts
+  // each such request (the caller has checked; load_test throws std::invalid_argument if not).
+  bool templates = false;
   target_order order = target_order::round_robin;
   std::uint64_t seed = 0;  // random order: a run with the same seed and loops repeats its choices
   tls_options tls;         // https only

@@ -66,9 +66,9 @@ class request_template {
   enum class kind : std::uint8_t { literal, seq, rand, uuid, line, time_ms, length };
   struct piece {
     kind what = kind::literal;
-    std::string text;           // literal: the bytes
+    std::string text;             // literal: the bytes
     std::int64_t lo = 0, hi = 0;  // rand
-    std::size_t file = 0;       // line: index into files_
+    std::size_t file = 0;         // line: index into files_
     static piece literal(std::string_view bytes) {
       piece p;
       p.text = bytes;
@@ -76,12 +76,13 @@ class request_template {
     }
   };
   // Writes `p` at `out`; returns the bytes written.
-  std::size_t put(const piece& p, const inputs& in, char* out) const noexcept;
+  [[gnu::always_inline]] std::size_t put(const piece& p, const inputs& in,
+                                         char* out) const noexcept;
 
   std::vector<piece> head_;  // the request line and headers; `length` stands for Content-Length
   std::vector<piece> body_;
   std::vector<std::vector<std::string>> files_;  // {{line FILE}}: each file's lines
-  std::size_t head_max_ = 0;  // the most the head's pieces write
+  std::size_t head_max_ = 0;                     // the most the head's pieces write
   std::size_t body_max_ = 0;  // and the body's (0: a fixed body, in the head's pieces)
 };
 

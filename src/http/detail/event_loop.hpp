@@ -114,14 +114,27 @@ struct event_loop {
     return !resends.empty() && (number == 0 || resends.front().refused_at <= number);
   }
   std::optional<in_flight> take_resend(std::uint64_t number);
-  // Round robin: this loop's requests are numbers first, first + step, ... of the run's one
-  // sequence over the targets (load_test::start). Before run().
-  void aim(std::uint64_t first, std::uint64_t step) noexcept {
+  // This loop's requests are numbers first, first + step, ... of the run's one sequence over
+  // the targets (round robin), and seq_first, seq_first + seq_step, ... of the run's request
+  // numbers ({{seq}}: unique across loops; the same as the first when the loop's part of the
+  // run is known). Set by load_test::start, before run().
+  void aim(std::uint64_t first, std::uint64_t step, std::uint64_t seq_first,
+           std::uint64_t seq_step) noexcept {
     cursor_ = static_cast<std::uint32_t>(first % requests.size());
     step_ = static_cast<std::uint32_t>(step % requests.size());
+    seq_ = seq_first;
+    seq_step_ = seq_step;
   }
   // A new request due at `due`, to the next target (load_config::order).
-  in_flight fresh(clock::time_point due) noexcept { return {.due = due, .target = next_target()}; }
+  in_flight fresh(clock::time_point due) noexcept {
+    const auto seq = seq_;
+    seq_ += seq_step_;
+    return {.due = due, .target = next_target(), .seq = seq};
+  }
+  // The random state of this loop's templated requests ({{rand}}, {{uuid}}).
+  std::uint64_t template_random = 0;
+  // The most bytes a templated request of the run renders to (0: none is templated).
+  std::size_t template_size = 0;
   // Counts an outcome of `rec`: in the summary, and in its target's breakdown.
   void record_error(stats::error_kind k, const in_flight& rec) noexcept {
     summary.record_error(k);
@@ -187,9 +200,11 @@ struct event_loop {
  private:
   void arm_sweep();
   std::uint32_t next_target() noexcept;
-  std::uint32_t cursor_ = 0;         // round robin: the next target
-  std::uint32_t step_ = 1;           // and how far the one after it is (below the target count)
-  std::uint64_t rng_ = 0;            // random: splitmix64's state
+  std::uint32_t cursor_ = 0;  // round robin: the next target
+  std::uint32_t step_ = 1;    // and how far the one after it is (below the target count)
+  std::uint64_t rng_ = 0;     // random: splitmix64's state
+  std::uint64_t seq_ = 0;     // the next request's number
+  std::uint64_t seq_step_ = 1;
   std::unique_ptr<open_pool> pool_;  // open model only
 };
 

@@ -17,6 +17,7 @@
 #include <boost/asio/buffer.hpp>
 #include <chrono>
 #include <cstdint>
+#include <string_view>
 #include <vector>
 
 #include "detail/prepared_request.hpp"
@@ -37,6 +38,7 @@ struct in_flight {
   // the loop's connection number `refused_at` or later.
   std::uint64_t refused_at = 0;
   std::uint32_t target = 0;  // which of the run's requests (run_plan::requests)
+  std::uint64_t seq = 0;     // its number in the run ({{seq}}; unique across loops and shards)
 };
 
 class http1_session {
@@ -49,7 +51,18 @@ class http1_session {
   explicit http1_session(const std::vector<prepared_request>& requests, bool used = true);
 
   // A request for this connection.
-  void assign(const in_flight& rec) noexcept { current_ = rec; }
+  void assign(const in_flight& rec) noexcept {
+    current_ = rec;
+    const auto& bytes = requests_[rec.target].http1;
+    head_bytes_ = bytes.head;
+    body_bytes_ = bytes.body;
+  }
+  // Its bytes are these instead (a templated request, rendered by the connection into a buffer
+  // of its own that outlives the request).
+  void use(std::string_view rendered) noexcept {
+    head_bytes_ = rendered;
+    body_bytes_ = {};
+  }
   // It is sent (or resent): writing starts over, and so does the response. The buffer is
   // empty (a connection with leftover bytes was closed).
   void begin() {
@@ -64,7 +77,9 @@ class http1_session {
   // Writing: what is left of the request, as one or two buffers (head, body).
   [[nodiscard]] std::array<boost::asio::const_buffer, 2> write_buffers() const noexcept;
   void wrote(std::size_t n) noexcept { written_ += n; }
-  [[nodiscard]] bool all_written() const noexcept { return written_ == bytes().size(); }
+  [[nodiscard]] bool all_written() const noexcept {
+    return written_ == head_bytes_.size() + body_bytes_.size();
+  }
 
   // Reading: where the next bytes go, and what they completed.
   [[nodiscard]] boost::asio::mutable_buffer read_buffer() noexcept {
@@ -90,9 +105,7 @@ class http1_session {
   void reset() noexcept { buffered_ = 0; }
 
  private:
-  [[nodiscard]] const request_bytes& bytes() const noexcept {
-    return requests_[current_.target].http1;
-  }
+  std::string_view head_bytes_, body_bytes_;  // the current request's (assign, use)
   const std::vector<prepared_request>& requests_;
   response_parser parser_;
   std::vector<char> buffer_;  // received bytes; [0, buffered_) are not parsed yet

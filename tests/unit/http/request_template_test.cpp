@@ -8,7 +8,6 @@
 #include <regex>
 #include <set>
 
-
 using hit::http::request_spec;
 using hit::http::request_template;
 
@@ -38,8 +37,10 @@ std::string error(const std::string& url, request_spec spec = {}) {
 
 TEST(request_template, only_requests_with_braces_are_templates) {
   request_spec s;
-  EXPECT_FALSE(request_template::has_placeholders(*request_template::parse_url("http://h/a?b=c"), s));
-  EXPECT_TRUE(request_template::has_placeholders(*request_template::parse_url("http://h/{{seq}}"), s));
+  EXPECT_FALSE(
+      request_template::has_placeholders(*request_template::parse_url("http://h/a?b=c"), s));
+  EXPECT_TRUE(
+      request_template::has_placeholders(*request_template::parse_url("http://h/{{seq}}"), s));
   s.headers = {{"X", "{{uuid}}"}};
   EXPECT_TRUE(request_template::has_placeholders(*request_template::parse_url("http://h/"), s));
 }
@@ -123,8 +124,9 @@ TEST(request_template, time_ms_is_now) {
 }
 
 TEST(request_template, errors_name_the_part_and_the_offset) {
-  EXPECT_NE(error("http://h/a/{{sq}}").find("the request target at byte 3: unknown placeholder "
-                                             "'{{sq}}'"),
+  EXPECT_NE(error("http://h/a/{{sq}}")
+                .find("the request target at byte 3: unknown placeholder "
+                      "'{{sq}}'"),
             std::string::npos);
   EXPECT_NE(error("http://h/{{seq").find("the URL at byte 9: '{{' without its '}}'"),
             std::string::npos);

@@ -99,7 +99,9 @@ result<request_template> request_template::make(const url& target, const request
   std::vector<std::string> file_names;
   // Splits `text` into literals and placeholders: the literals appended to `out` (marked, or
   // as pieces when `pieces` is set), the placeholders to `placeholders` (marked in `out`).
-  const auto parse = [&](std::string_view text, const std::string& where, bool one_line,
+  // `part`: what a {{line FILE}} here may not hold (the body: anything goes).
+  enum class part { request_target, header, body };
+  const auto parse = [&](std::string_view text, const std::string& where, part where_in,
                          std::string* marked,
                          std::vector<piece>* pieces) -> std::optional<failure> {
     std::size_t pos = 0;
@@ -159,10 +161,24 @@ result<request_template> request_template::make(const url& target, const request
           file_names.push_back(words[1]);
           t.files_.push_back(std::move(lines));
         }
-        if (one_line && std::any_of(t.files_[p.file].begin(), t.files_[p.file].end(),
-                                    [](const std::string& l) { return has_control(l); }))
-          return failure{"template: " + at + ": '" + printable(words[1]) +
-                         "' has a line with a control byte, which " + where + " cannot carry"};
+        // A header value may not hold a control byte (it would end the header, and could
+        // smuggle a request); the request target, nor a space, '#' or a byte beyond ASCII (it
+        // would end the request line, or not be sent).
+        const auto unfit = [where_in](const std::string& l) {
+          if (where_in == part::body) return false;
+          if (has_control(l)) return true;
+          return where_in == part::request_target && std::any_of(l.begin(), l.end(), [](char c) {
+                   return c == ' ' || c == '\t' || c == '#' || static_cast<unsigned char>(c) > 0x7e;
+                 });
+        };
+        const auto& lines = t.files_[p.file];
+        if (const auto bad = std::find_if(lines.begin(), lines.end(), unfit); bad != lines.end())
+          return failure{"template: " + at + ": line " + std::to_string(bad - lines.begin() + 1) +
+                         " of '" + printable(words[1]) + "' has a byte " + where +
+                         (where_in == part::request_target
+                              ? " cannot carry (a control byte, a space, '#' or "
+                                "beyond ASCII)"
+                              : " cannot carry (a control byte)")};
       } else {
         return failure{"template: " + at + ": unknown placeholder " + found +
                        " (use {{seq}}, {{rand LO HI}}, {{uuid}}, {{line FILE}}, {{time_ms}})"};
@@ -181,15 +197,16 @@ result<request_template> request_template::make(const url& target, const request
   // The request target and header values, marked; the body, as pieces.
   url marked_url = target;
   marked_url.target.clear();
-  if (auto f = parse(target.target, "the request target", true, &marked_url.target, nullptr))
+  if (auto f = parse(target.target, "the request target", part::request_target, &marked_url.target,
+                     nullptr))
     return *f;
   request_spec marked = spec;
   for (auto& [name, value] : marked.headers) {
     std::string v;
-    if (auto f = parse(value, "header " + printable(name), true, &v, nullptr)) return *f;
+    if (auto f = parse(value, "header " + printable(name), part::header, &v, nullptr)) return *f;
     value = std::move(v);
   }
-  if (auto f = parse(spec.body, "the body", false, nullptr, &t.body_)) return *f;
+  if (auto f = parse(spec.body, "the body", part::body, nullptr, &t.body_)) return *f;
   const bool body_varies = std::any_of(t.body_.begin(), t.body_.end(),
                                        [](const piece& p) { return p.what != kind::literal; });
   // A body that varies is one mark, whose length build_request writes as 1: that line becomes

@@ -64,9 +64,9 @@ class template_test : public ::testing::Test {
 };
 
 TEST_F(template_test, every_request_is_rendered_once_with_its_own_number_and_body) {
-  const auto j = run_json({"--template", "-n", "900", "-c", "3", "--threads", "2", "-m", "POST",
-                           "-H", "X-Id: {{uuid}}", "-d", R"({"n":{{seq}}})",
-                           url("/x/{{seq}}?r={{rand 10 99}}")});
+  const auto j =
+      run_json({"--template", "-n", "900", "-c", "3", "--threads", "2", "-m", "POST", "-H",
+                "X-Id: {{uuid}}", "-d", R"({"n":{{seq}}})", url("/x/{{seq}}?r={{rand 10 99}}")});
   EXPECT_EQ(j["status_codes"]["200"], 900) << j.dump();
   const auto rows = seen();
   ASSERT_EQ(rows.size(), 900u);

@@ -142,3 +142,19 @@ TEST(request_template, errors_name_the_part_and_the_offset) {
   s.body = "{{rand 1 x}}";
   EXPECT_NE(error("http://h/", s).find("wants {{rand LO HI}}"), std::string::npos);
 }
+
+TEST(request_template, a_file_line_must_fit_where_it_goes) {
+  const auto path = std::filesystem::temp_directory_path() / "hit_template_unfit.txt";
+  std::ofstream(path) << "ok\nwith space\n";
+  const auto in_url = error("http://h/u/{{line " + path.string() + "}}");
+  EXPECT_NE(in_url.find("line 2 of '" + path.string() + "' has a byte the request target cannot"),
+            std::string::npos)
+      << in_url;
+  request_spec s;
+  s.headers = {{"X-U", "{{line " + path.string() + "}}"}};
+  make("http://h/", s);  // a space is fine in a header value
+  s.headers.clear();
+  s.body = "{{line /dev/zero}}";  // not a regular file: could be endless
+  EXPECT_NE(error("http://h/", s).find("not a readable regular file"), std::string::npos);
+  std::filesystem::remove(path);
+}

@@ -29,7 +29,8 @@ connection::connection(event_loop& l)
       transport_(l.io.get_executor(), l.tls, l.server_name, l.sessions),
       session_(l.requests, l.cfg.http != http_version::http2),
       timer_(l.io.get_executor()),
-      rendered_(l.template_size, '\0') {
+      rendered_(l.template_size > 0 ? std::make_unique_for_overwrite<char[]>(l.template_size)
+                                    : nullptr) {
   // HTTP/2 always (--h2), or when ALPN may choose it (--http auto over TLS).
   if (l.cfg.http == http_version::http2 || (l.cfg.http == http_version::negotiate && l.tls))
     http2_ = std::make_unique<http2_session>(l.requests, l.cfg.streams, l.cfg.window_bits,
@@ -111,8 +112,8 @@ void connection::retry_after(std::chrono::milliseconds wait) {
 void connection::start_request(const in_flight& rec) {
   session_.assign(rec);
   if (const auto& varies = loop_.requests[rec.target].varies) {
-    const auto n = varies->render({rec.seq, &loop_.template_random}, rendered_.data());
-    session_.use({rendered_.data(), n});
+    const auto n = varies->render({rec.seq, &loop_.template_random}, rendered_.get());
+    session_.use({rendered_.get(), n}, varies->fixed_body());
   }
   // A connection that sat idle (a pacing wait, the open model's idle list) checks what the
   // server sent meanwhile: one FIONREAD, never on the unpaced path.

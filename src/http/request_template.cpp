@@ -7,6 +7,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <sstream>
 
 #include "hit/printable.hpp"
@@ -48,6 +51,29 @@ bool has_control(std::string_view s) {
   });
 }
 
+// {{line FILE}}'s lines, read once per process however many requests (targets, and the
+// options' check before the engine's) name the file: setup only, under a lock.
+result<std::shared_ptr<const std::vector<std::string>>> read_lines(const std::string& path) {
+  static std::mutex m;
+  static std::map<std::string, std::shared_ptr<const std::vector<std::string>>> read;
+  const std::lock_guard lock(m);
+  if (const auto it = read.find(path); it != read.end()) return it->second;
+  // A regular file: a device or a pipe could be endless ({{line /dev/zero}}).
+  std::error_code ec;
+  std::ifstream f;
+  if (std::filesystem::is_regular_file(path, ec)) f.open(path, std::ios::binary);
+  if (!f.is_open())
+    return failure{"cannot read '" + printable(path) + "': not a readable regular file"};
+  auto lines = std::make_shared<std::vector<std::string>>();
+  for (std::string l; std::getline(f, l);) {
+    if (!l.empty() && l.back() == '\r') l.pop_back();
+    lines->push_back(std::move(l));
+  }
+  if (lines->empty()) return failure{"'" + printable(path) + "' has no line"};
+  read.emplace(path, lines);
+  return std::shared_ptr<const std::vector<std::string>>(std::move(lines));
+}
+
 }  // namespace
 
 result<url> request_template::parse_url(std::string_view text) {
@@ -55,7 +81,10 @@ result<url> request_template::parse_url(std::string_view text) {
   std::vector<std::string> held;
   std::string plain;
   std::size_t pos = 0;
-  const auto token = [](std::size_t i) { return "~~hit" + std::to_string(i) + "~~"; };
+  // (A prefix the text does not hold, so that no literal part of it is taken for a token.)
+  std::string prefix = "~~h";
+  while (text.find(prefix) != std::string_view::npos) prefix += 'h';
+  const auto token = [&](std::size_t i) { return prefix + std::to_string(i) + "~~"; };
   for (;;) {
     const auto open = text.find("{{", pos);
     if (open == std::string_view::npos) break;
@@ -71,7 +100,7 @@ result<url> request_template::parse_url(std::string_view text) {
   plain.append(text.substr(pos));
   auto u = http::parse_url(plain);
   if (!u) return u;
-  if (u->authority.find("~~hit") != std::string::npos)
+  if (u->authority.find(prefix) != std::string::npos)
     return failure{
         "template: placeholders go in the URL's path and query, not in its host or "
         "port: '" +
@@ -144,22 +173,10 @@ result<request_template> request_template::make(const url& target, const request
         const auto known = std::find(file_names.begin(), file_names.end(), words[1]);
         p.file = static_cast<std::size_t>(known - file_names.begin());
         if (known == file_names.end()) {
-          // A regular file: a device or a pipe could be endless ({{line /dev/zero}}).
-          std::error_code ec;
-          std::ifstream f;
-          if (std::filesystem::is_regular_file(words[1], ec)) f.open(words[1], std::ios::binary);
-          if (!f.is_open())
-            return failure{"template: " + at + ": cannot read '" + printable(words[1]) +
-                           "': not a readable regular file"};
-          std::vector<std::string> lines;
-          for (std::string l; std::getline(f, l);) {
-            if (!l.empty() && l.back() == '\r') l.pop_back();
-            lines.push_back(std::move(l));
-          }
-          if (lines.empty())
-            return failure{"template: " + at + ": '" + printable(words[1]) + "' has no line"};
+          auto lines = read_lines(words[1]);
+          if (!lines) return failure{"template: " + at + ": " + lines.error()};
           file_names.push_back(words[1]);
-          t.files_.push_back(std::move(lines));
+          t.files_.push_back(std::move(*lines));
         }
         // A header value may not hold a control byte (it would end the header, and could
         // smuggle a request); the request target, nor a space, '#' or a byte beyond ASCII (it
@@ -171,7 +188,7 @@ result<request_template> request_template::make(const url& target, const request
                    return c == ' ' || c == '\t' || c == '#' || static_cast<unsigned char>(c) > 0x7e;
                  });
         };
-        const auto& lines = t.files_[p.file];
+        const auto& lines = *t.files_[p.file];
         if (const auto bad = std::find_if(lines.begin(), lines.end(), unfit); bad != lines.end())
           return failure{"template: " + at + ": line " + std::to_string(bad - lines.begin() + 1) +
                          " of '" + printable(words[1]) + "' has a byte " + where +
@@ -201,6 +218,10 @@ result<request_template> request_template::make(const url& target, const request
                      nullptr))
     return *f;
   request_spec marked = spec;
+  // (The marks are control bytes: a caller that let one into a header would confuse them.)
+  for (const auto& [name, value] : spec.headers)
+    if (has_control(name) || has_control(value))
+      return failure{"template: header " + printable(name) + " has a control byte"};
   for (auto& [name, value] : marked.headers) {
     std::string v;
     if (auto f = parse(value, "header " + printable(name), part::header, &v, nullptr)) return *f;
@@ -223,13 +244,14 @@ result<request_template> request_template::make(const url& target, const request
   } else {
     t.body_.clear();
   }
-  // The marked bytes as pieces.
+  // The marked bytes as pieces: the request line and headers, up to their empty line, hold
+  // marks; what follows is a fixed body, bytes as they are (any byte, marks' included).
+  const auto fields_end = head.find("\r\n\r\n") + 4;
   std::size_t pos = 0;
-  while (pos < head.size()) {
-    const auto open = head.find(mark_open, pos);
-    if (open > pos)
-      t.head_.push_back(piece::literal(head.substr(pos, std::min(open, head.size()) - pos)));
-    if (open == std::string::npos) break;
+  while (pos < fields_end) {
+    const auto open = std::min(head.find(mark_open, pos), fields_end);
+    if (open > pos) t.head_.push_back(piece::literal(head.substr(pos, open - pos)));
+    if (open == fields_end) break;
     const auto close = head.find(mark_close, open);
     const auto id = head.substr(open + 1, close - open - 1);
     if (id == "L") {
@@ -241,6 +263,8 @@ result<request_template> request_template::make(const url& target, const request
     }
     pos = close + 1;
   }
+  // A fixed body is sent from the template's one copy, not rendered per request.
+  t.fixed_body_ = head.substr(fields_end);
   // The most each piece can write.
   const auto most = [&](const piece& p) -> std::size_t {
     switch (p.what) {
@@ -252,7 +276,7 @@ result<request_template> request_template::make(const url& target, const request
         return 36;
       case kind::line: {
         std::size_t longest = 0;
-        for (const auto& l : t.files_[p.file]) longest = std::max(longest, l.size());
+        for (const auto& l : *t.files_[p.file]) longest = std::max(longest, l.size());
         return longest;
       }
       default:
@@ -308,7 +332,7 @@ inline std::size_t request_template::put(const piece& p, const inputs& in,
       return 36;
     }
     case kind::line: {
-      const auto& lines = files_[p.file];
+      const auto& lines = *files_[p.file];
       const auto& l = lines[in.seq % lines.size()];
       std::memcpy(out, l.data(), l.size());
       return l.size();

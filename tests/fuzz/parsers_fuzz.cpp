@@ -114,7 +114,8 @@ void fuzz_template(std::string_view data) {
     const auto end = req.find("\r\n\r\n");
     const auto cl = req.find("\r\nContent-Length: ");
     if (end == std::string_view::npos || cl == std::string_view::npos || cl > end) std::abort();
-    if (std::strtoull(req.data() + cl + 18, nullptr, 10) != n - end - 4) std::abort();
+    if (std::strtoull(req.data() + cl + 18, nullptr, 10) != n - end - 4 + t->fixed_body().size())
+      std::abort();
   }
 }
 

@@ -23,6 +23,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -59,8 +60,10 @@ class request_template {
   // The most bytes render() writes: the size `out` needs.
   [[nodiscard]] std::size_t max_size() const noexcept { return head_max_ + body_max_; }
 
-  // Writes the request for `in` to `out` (at least max_size() bytes) and returns its length.
+  // Writes the request for `in` to `out` (at least max_size() bytes) and returns its length:
+  // all of it, but a body without placeholders, which follows as fixed_body().
   std::size_t render(const inputs& in, char* out) const noexcept;
+  [[nodiscard]] std::string_view fixed_body() const noexcept { return fixed_body_; }
 
  private:
   enum class kind : std::uint8_t { literal, seq, rand, uuid, line, time_ms, length };
@@ -81,9 +84,11 @@ class request_template {
 
   std::vector<piece> head_;  // the request line and headers; `length` stands for Content-Length
   std::vector<piece> body_;
-  std::vector<std::vector<std::string>> files_;  // {{line FILE}}: each file's lines
-  std::size_t head_max_ = 0;                     // the most the head's pieces write
-  std::size_t body_max_ = 0;  // and the body's (0: a fixed body, in the head's pieces)
+  // {{line FILE}}: each file's lines (shared by every template of the run naming it).
+  std::vector<std::shared_ptr<const std::vector<std::string>>> files_;
+  std::string fixed_body_;    // a body without placeholders, sent after the rendered head
+  std::size_t head_max_ = 0;  // the most the head's pieces write
+  std::size_t body_max_ = 0;  // and the body's (0: a fixed body, in fixed_body_)
 };
 
 }  // namespace hit::http

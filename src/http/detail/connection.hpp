@@ -139,7 +139,8 @@ class connection {
   std::size_t attempt_ = 0;  // endpoint being tried by the current connect
   clock::time_point connect_start_{};
   std::string tunnel_reply_;  // the proxy's answer to CONNECT, while it is read
-  std::string rendered_;      // a templated request's bytes (sized once: loop's template_size)
+  // A templated request's bytes (allocated once, the loop's template_size; null without).
+  std::unique_ptr<char[]> rendered_;
   clock::time_point deadline_ = clock::time_point::max();  // of the current connect or request
   bool timed_out_ = false;
   bool has_request_ = false;  // a request is assigned (false while only connecting)

@@ -57,11 +57,11 @@ class http1_session {
     head_bytes_ = bytes.head;
     body_bytes_ = bytes.body;
   }
-  // Its bytes are these instead (a templated request, rendered by the connection into a buffer
-  // of its own that outlives the request).
-  void use(std::string_view rendered) noexcept {
+  // Its bytes are these instead (a templated request: `rendered` by the connection into a
+  // buffer of its own, then the template's fixed body; both outlive the request).
+  void use(std::string_view rendered, std::string_view body) noexcept {
     head_bytes_ = rendered;
-    body_bytes_ = {};
+    body_bytes_ = body;
   }
   // It is sent (or resent): writing starts over, and so does the response. The buffer is
   // empty (a connection with leftover bytes was closed).

@@ -16,7 +16,7 @@ namespace {
 std::string render(const request_template& t, std::uint64_t seq, std::uint64_t& random) {
   std::string out(t.max_size(), '\0');
   out.resize(t.render({seq, &random}, out.data()));
-  return out;
+  return out + std::string(t.fixed_body());
 }
 
 request_template make(const std::string& url, request_spec spec = {}) {
@@ -157,4 +157,25 @@ TEST(request_template, a_file_line_must_fit_where_it_goes) {
   s.body = "{{line /dev/zero}}";  // not a regular file: could be endless
   EXPECT_NE(error("http://h/", s).find("not a readable regular file"), std::string::npos);
   std::filesystem::remove(path);
+}
+
+TEST(request_template, a_fixed_body_is_sent_as_it_is_whatever_its_bytes) {
+  request_spec s;
+  s.method = "POST";
+  s.body = std::string(
+      "a\x01"
+      "7\x02z\x03\0",
+      7);  // the bytes make() marks with, and a NUL
+  const auto t = make("http://h/{{seq}}", s);
+  std::uint64_t r = 0;
+  const auto req = render(t, 5, r);
+  EXPECT_EQ(req.rfind("POST /5 HTTP/1.1\r\n", 0), 0u);
+  EXPECT_EQ(req.substr(req.size() - 7), s.body);
+  EXPECT_NE(req.find("\r\nContent-Length: 7\r\n"), std::string::npos);
+}
+
+TEST(request_template, a_literal_that_looks_like_the_parsers_token_stays_literal) {
+  const auto t = make("http://h/~~h0~~/{{seq}}");
+  std::uint64_t r = 0;
+  EXPECT_EQ(render(t, 7, r).rfind("GET /~~h0~~/7 HTTP/1.1\r\n", 0), 0u) << render(t, 7, r);
 }

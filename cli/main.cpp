@@ -167,7 +167,8 @@ result<void> keep_results(stats::summary& s, const cli::run_options& o,
                           std::chrono::system_clock::time_point start,
                           std::optional<std::chrono::nanoseconds> start_late, bool interrupted,
                           bool stopped_by_threshold,
-                          const std::vector<cli::threshold_result>& verdicts) {
+                          const std::vector<cli::threshold_result>& verdicts,
+                          const std::vector<std::string>& target_names) {
   if (o.save_file.empty() && o.html_file.empty()) return {};
   cli::run_record r;
   r.options = o;
@@ -184,6 +185,7 @@ result<void> keep_results(stats::summary& s, const cli::run_options& o,
   r.stopped_by_threshold = stopped_by_threshold;
   r.scheduled_rate = cli::scheduled_rate(r.summary, {o, interrupted});
   r.label = "this run";
+  r.target_names = target_names;
   if (!o.save_file.empty())
     if (auto saved = cli::save_results(r, o.save_file); !saved) return saved;
   if (!o.html_file.empty()) {
@@ -396,7 +398,7 @@ int run(cli::run_options o) {
   }
   const auto keep = [&] {
     return keep_results(s, o, test.started_at(), start_late, interrupted, stopped_by.has_value(),
-                        verdicts);
+                        verdicts, test.target_names());
   };
   // With --save - the results file is the run's output and the report goes to stderr: the file
   // first, so that a report stderr cannot take does not lose it.

@@ -316,8 +316,7 @@ std::string text_report(const stats::summary& s, const run_context& ctx) {
   if (ctx.target_names != nullptr) {
     out += target_table(s, *ctx.target_names);
   } else if (o.target_count > 0) {
-    out +=
-        "\n(The breakdown by target is in the run's own report: results files do not keep it.)\n";
+    out += "\n(No breakdown by target: results files written before hit kept it do not hold it.)\n";
   }
   if (s.http2.connections > 0) {
     const auto& h = s.http2;
@@ -367,7 +366,7 @@ nlohmann::json json_report(const stats::summary& s, const run_context& ctx) {
     j["target_count"] = o.target_count;
     j["order"] = o.order == http::target_order::random ? "random" : "round-robin";
     if (o.order == http::target_order::random) j["seed"] = o.seed;
-    // The breakdown: from a run, not from results files (which do not keep it).
+    // The breakdown (absent from results files written before hit kept it).
     if (ctx.target_names != nullptr) j["targets"] = targets_json(s, *ctx.target_names);
   }
   j["interrupted"] = ctx.interrupted;

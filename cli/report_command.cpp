@@ -32,7 +32,8 @@ std::string utc(std::chrono::system_clock::time_point t) {
 std::string results_header(const run_record& r, const std::vector<std::string>& files);
 
 run_context context_of(const run_record& r) {
-  return {r.options, r.interrupted, r.stopped_by_threshold, r.scheduled_rate, &r.shards};
+  return {r.options,        r.interrupted, r.stopped_by_threshold,
+          r.scheduled_rate, &r.shards,     r.target_names.empty() ? nullptr : &r.target_names};
 }
 
 std::string full_text(const run_record& r, const std::vector<std::string>& files) {

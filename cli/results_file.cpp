@@ -143,6 +143,102 @@ void read_error_kinds(const json& j, const std::string& where,
   }
 }
 
+// A target's coarse histogram, as histogram_json writes a full one.
+json coarse_json(const stats::coarse_histogram& h) {
+  const auto t = h.summary_totals();
+  json buckets = json::array();
+  std::size_t last = 0;
+  for (std::size_t i = 0; i < stats::coarse_histogram::bucket_count; ++i) {
+    if (h.count_at_index(i) == 0) continue;
+    buckets.push_back(i - last);
+    buckets.push_back(h.count_at_index(i));
+    last = i;
+  }
+  return {{"count", t.count}, {"sum", t.sum},         {"min", t.min},
+          {"max", t.max},     {"clamped", t.clamped}, {"buckets", std::move(buckets)}};
+}
+
+stats::coarse_histogram read_coarse(const json& j, const std::string& where) {
+  const stats::coarse_histogram::totals t{u64(j, "count", where), u64(j, "sum", where),
+                                          u64(j, "min", where), u64(j, "max", where),
+                                          u64(j, "clamped", where)};
+  const auto& b = field(j, "buckets", where);
+  if (!b.is_array() || b.size() % 2 != 0)
+    fail(where + ".buckets", "expected an array of (index step, count) pairs");
+  std::vector<std::pair<std::size_t, std::uint64_t>> pairs;
+  std::uint64_t index = 0;
+  for (std::size_t k = 0; k < b.size(); k += 2) {
+    if (!b[k].is_number_unsigned() || !b[k + 1].is_number_unsigned())
+      fail(where + ".buckets", "expected non-negative integers");
+    const auto step = b[k].get<std::uint64_t>();
+    if (step > stats::coarse_histogram::bucket_count)
+      fail(where + ".buckets", "index out of range");
+    index += step;
+    pairs.emplace_back(static_cast<std::size_t>(index), b[k + 1].get<std::uint64_t>());
+  }
+  auto h = stats::coarse_histogram::restore(pairs, t);
+  if (!h) fail(where, "buckets and totals disagree");
+  return std::move(*h);
+}
+
+// --targets: the breakdown by target, one object per name.
+json by_target_json(const run_record& r) {
+  json all = json::array();
+  for (std::size_t i = 0; i < r.target_names.size() && i < r.summary.by_target.size(); ++i) {
+    const auto& t = r.summary.by_target[i];
+    json codes = json::array();
+    for (const auto& [code, n] : t.codes)
+      if (n != 0) codes.push_back({code, n});
+    all.push_back({{"name", r.target_names[i]},
+                   {"requests", t.requests},
+                   {"successes", t.successes},
+                   {"errors", t.errors},
+                   {"status_codes", std::move(codes)},
+                   {"other_codes", t.other_codes},
+                   {"errors_by_kind", error_kinds_json(t.error_counts)},
+                   {"latency", coarse_json(t.latency)}});
+  }
+  return all;
+}
+
+void read_by_target(const json& j, run_record& r) {
+  const std::string w = "by_target";
+  if (!j.is_array()) fail(w, "expected an array");
+  if (j.size() > 1001) fail(w, "more than 1001 targets");
+  for (std::size_t i = 0; i < j.size(); ++i) {
+    const std::string wi = w + "[" + std::to_string(i) + "]";
+    const auto& x = j[i];
+    stats::target_stats t;
+    t.requests = u64(x, "requests", wi);
+    t.successes = u64(x, "successes", wi);
+    t.errors = u64(x, "errors", wi);
+    const auto& codes = field(x, "status_codes", wi);
+    if (!codes.is_array() || codes.size() > t.codes.size())
+      fail(wi + ".status_codes", "expected at most 8 (code, count) pairs");
+    std::uint64_t responses = 0;
+    for (std::size_t k = 0; k < codes.size(); ++k) {
+      const auto& c = codes[k];
+      if (!c.is_array() || c.size() != 2 || !c[0].is_number_unsigned() ||
+          !c[1].is_number_unsigned() || c[0].get<std::uint64_t>() > 999 || c[1] == 0)
+        fail(wi + ".status_codes", "expected (code, count) pairs");
+      t.codes[k] = {static_cast<std::uint16_t>(c[0].get<std::uint64_t>()),
+                    c[1].get<std::uint64_t>()};
+      t.status_classes[stats::status_class(t.codes[k].first)] += t.codes[k].second;
+      responses += t.codes[k].second;
+    }
+    t.other_codes = u64(x, "other_codes", wi);
+    read_error_kinds(field(x, "errors_by_kind", wi), wi + ".errors_by_kind", t.error_counts);
+    std::uint64_t errors = 0;
+    for (const auto n : t.error_counts) errors += n;
+    t.latency = read_coarse(field(x, "latency", wi), wi + ".latency");
+    if (errors != t.errors || responses + t.other_codes + t.errors != t.requests ||
+        t.successes > responses + t.other_codes || t.latency.count() != t.requests - t.errors)
+      fail(wi, "counts that do not add up");
+    r.target_names.push_back(text(x, "name", wi));
+    r.summary.by_target.push_back(std::move(t));
+  }
+}
+
 const char* http_name(http::http_version v) {
   switch (v) {
     case http::http_version::http1_1:
@@ -184,7 +280,7 @@ json config_json(const run_record& r) {
     j["proxy_host"] = o.proxy_host;
     j["proxy_port"] = o.proxy_port;
   }
-  if (o.target_count > 0) {  // (the breakdown by target is not kept)
+  if (o.target_count > 0) {  // (the breakdown by target: the file's "by_target")
     j["targets"] = {{"count", o.target_count},
                     {"file", o.targets_file},
                     {"order", o.order == http::target_order::random ? "random" : "round-robin"},
@@ -476,6 +572,7 @@ result<void> save_results(const run_record& r, const std::string& path) {
                  {"max_value_bits", stats::histogram::max_value_bits}}},
                {"config", config_json(r)},
                {"summary", summary_json(r.summary)}};
+  if (!r.target_names.empty()) head["by_target"] = by_target_json(r);
   // Optional, so that files without them still read: the shard, and the common start.
   const auto& o = r.options;
   if (o.shard.sharded())
@@ -563,6 +660,7 @@ result<run_record> parse_results(std::string_view text, const std::string& path)
     read_shard(j, r);
     read_summary(field(j, "summary", "file"), r.summary);
     if (j.contains("timeline")) read_timeline(j["timeline"], r.summary);
+    if (j.contains("by_target")) read_by_target(j["by_target"], r);
   } catch (const format_error& e) {
     return failure{name + ": " + e.message};
   }
@@ -678,6 +776,20 @@ result<run_record> merge_results(std::vector<run_record> parts, bool partial) {
                     "apart to lay out in intervals of {}",
                     stats::format_duration(span), stats::format_duration(widest))};
   if (requests > max_requests * 256) return failure{"more requests than hit can merge (2^48)"};
+  // Breakdowns by target line up by name: the union of the names, in order of appearance.
+  std::vector<std::string> names;
+  for (const auto& p : parts)
+    for (const auto& n : p.target_names)
+      if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
+  for (auto& p : parts) {
+    if (p.target_names == names) continue;
+    std::vector<stats::target_stats> aligned(names.size());
+    for (std::size_t k = 0; k < p.target_names.size() && k < p.summary.by_target.size(); ++k)
+      aligned[static_cast<std::size_t>(std::find(names.begin(), names.end(), p.target_names[k]) -
+                                       names.begin())] = std::move(p.summary.by_target[k]);
+    p.summary.by_target = std::move(aligned);
+    p.target_names = names;
+  }
   run_record out = std::move(parts.front());
   for (std::size_t i = 1; i < parts.size(); ++i) {
     auto& p = parts[i];

@@ -43,6 +43,8 @@ struct run_record {
   std::optional<std::chrono::nanoseconds> start_late;
   // The shards behind these results: this one (options.shard), or those merged.
   shard_set shards;
+  // --targets: the breakdown's names, summary.by_target's index for index (empty without).
+  std::vector<std::string> target_names;
 };
 
 // The shard set of one process's results: its shard, and whether it started late.

@@ -156,7 +156,7 @@ TEST_F(targets_run, the_breakdown_names_1000_targets_and_pools_the_rest) {
   EXPECT_NE(text.out.find("\n  other "), std::string::npos);
 }
 
-TEST_F(targets_run, a_results_file_keeps_the_targets_but_not_their_breakdown) {
+TEST_F(targets_run, results_files_keep_the_breakdown_and_shards_merge_it_exactly) {
   const auto saved = dir_->path / "run.json";
   ASSERT_EQ(run_hit({"-n", "30", "-c", "1", "--targets", file(plain_), "-H", "X-Run: t1", "--order",
                      "random", "--seed", "3", "--save", saved.string()})
@@ -167,11 +167,28 @@ TEST_F(targets_run, a_results_file_keeps_the_targets_but_not_their_breakdown) {
   EXPECT_NE(back.out.find("Targets:       3 from " + file(plain_) + " (random, --seed 3)"),
             std::string::npos)
       << back.out;
-  EXPECT_NE(back.out.find("results files do not keep it"), std::string::npos);
+  EXPECT_NE(back.out.find("By target:"), std::string::npos) << back.out;
   const auto j = nlohmann::json::parse(run_hit({"report", "-o", "json", saved.string()}).out);
   EXPECT_EQ(j["target_count"], 3);
   EXPECT_FALSE(j.contains("method"));
-  EXPECT_FALSE(j.contains("targets"));  // (no breakdown to give)
+  std::uint64_t sum = 0;
+  for (const auto& t : j["targets"]) sum += t["requests"].get<std::uint64_t>();
+  EXPECT_EQ(sum, 30u);
+  // Two shards of one run: merged, round robin is exact per target again.
+  std::vector<std::string> parts;
+  for (const std::string shard : {"0/2", "1/2"}) {
+    parts.push_back((dir_->path / ("shard" + shard.substr(0, 1) + ".json")).string());
+    // (-c 3: shares of 200 and 100 requests, the second starting at the run's request 200.)
+    const auto r = run_hit({"-n", "300", "-c", "3", "--threads", "2", "--targets", file(plain_),
+                            "-H", "X-Run: t1", "--shard", shard, "--save",
+                            (dir_->path / "shard{shard}.json").string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  const auto merged =
+      nlohmann::json::parse(run_hit({"report", "-o", "json", parts[0], parts[1]}).out);
+  ASSERT_EQ(merged["targets"].size(), 3u) << merged.dump();
+  for (const auto& t : merged["targets"]) EXPECT_EQ(t["requests"], 100) << t.dump();
+  EXPECT_EQ(merged["targets"][1]["status_codes"]["404"], 100);
 }
 
 TEST_F(targets_run, a_bad_file_is_refused_with_its_line) {

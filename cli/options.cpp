@@ -883,7 +883,7 @@ void validate_targets(const run_args& a, run_options& r) {
   } else if (a.targets_format != "auto") {
     bad("--targets-format wants http, json or auto, got " + echo(a.targets_format));
   }
-  auto t = load_targets(a.targets, format);
+  auto t = load_targets(a.targets, format, a.templates);
   if (!t) bad(t.error());
   r.targets = std::move(*t);
   r.target_count = r.targets.size();

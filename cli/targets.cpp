@@ -16,6 +16,7 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "hit/http/request_template.hpp"
 #include "hit/printable.hpp"
 #include "http_syntax.hpp"
 
@@ -139,8 +140,8 @@ bool same_origin(const http::url& a, const http::url& b) {
 // obeys (method, URL, origin, count), and the body files read so far.
 class builder {
  public:
-  builder(std::string_view source, const std::filesystem::path& base_dir)
-      : source_(printable(source)), base_dir_(base_dir) {}
+  builder(std::string_view source, const std::filesystem::path& base_dir, bool templates)
+      : source_(printable(source)), base_dir_(base_dir), templates_(templates) {}
 
   failure fail(std::size_t line, const std::string& what) const {
     return failure{source_ + ":" + std::to_string(line) + ": " + what};
@@ -155,7 +156,7 @@ class builder {
     if (!is_token(method))
       return fail(line,
                   "bad method " + echo(method) + ": letters, digits and !#$%&'*+-.^_`|~ only");
-    auto u = http::parse_url(url);
+    auto u = templates_ ? http::request_template::parse_url(url) : http::parse_url(url);
     if (!u) return fail(line, u.error());
     if (!targets_.empty() && !same_origin(targets_.front().url, *u))
       return fail(line, origin_of(*u) + " is not the origin of the first target (" +
@@ -206,6 +207,7 @@ class builder {
  private:
   std::string source_;
   std::filesystem::path base_dir_;
+  bool templates_ = false;  // URLs may hold {{...}} in their path and query
   std::vector<target> targets_;
   std::unordered_map<std::string, std::size_t> bodies_;  // body file -> first target using it
 };
@@ -435,13 +437,13 @@ targets_format detect(std::string_view text) {
 }  // namespace
 
 result<std::vector<target>> parse_targets(std::string_view text, std::string_view source,
-                                          targets_format fmt,
-                                          const std::filesystem::path& base_dir) {
+                                          targets_format fmt, const std::filesystem::path& base_dir,
+                                          bool templates) {
   // Setup code, but errors are values across this API: running out of memory (a huge body
   // file, a million targets) is one more of them.
   try {
     if (fmt == targets_format::automatic) fmt = detect(text);
-    builder b(source, base_dir);
+    builder b(source, base_dir, templates);
     return fmt == targets_format::json ? parse_json(text, std::move(b))
                                        : parse_http(text, std::move(b));
   } catch (const std::bad_alloc&) {
@@ -451,14 +453,15 @@ result<std::vector<target>> parse_targets(std::string_view text, std::string_vie
   }
 }
 
-result<std::vector<target>> load_targets(const std::string& path, targets_format fmt) {
+result<std::vector<target>> load_targets(const std::string& path, targets_format fmt,
+                                         bool templates) {
   const bool in = path == "-";
   auto text = in ? read_all(stdin) : read_file(path);
   if (!text)
     return failure{(in ? std::string("cannot read standard input")
                        : "cannot read targets file " + echo(path)) +
                    ": " + text.error()};
-  return parse_targets(*text, in ? "stdin" : path, fmt, {});
+  return parse_targets(*text, in ? "stdin" : path, fmt, {}, templates);
 }
 
 }  // namespace hit::cli

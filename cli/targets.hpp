@@ -84,13 +84,16 @@ enum class targets_format {
 
 // Parses `text` (a whole file). `source` names it in messages ("targets.txt", or "stdin").
 // `base_dir` resolves relative `@body` paths (empty: relative to the working directory).
+// `templates` (--template): a URL's path and query may hold {{...}} placeholders, kept as
+// written (request_template::parse_url); the run checks them.
 result<std::vector<target>> parse_targets(std::string_view text, std::string_view source,
-                                          targets_format fmt,
-                                          const std::filesystem::path& base_dir);
+                                          targets_format fmt, const std::filesystem::path& base_dir,
+                                          bool templates = false);
 
 // Reads `path` ("-" = standard input, named "stdin" in messages) and parses it, with relative
 // body paths resolved against the working directory (as vegeta does); a file that cannot be
 // read is an error naming it. Blocks until the file (or standard input) is read to its end.
-result<std::vector<target>> load_targets(const std::string& path, targets_format fmt);
+result<std::vector<target>> load_targets(const std::string& path, targets_format fmt,
+                                         bool templates = false);
 
 }  // namespace hit::cli

@@ -103,6 +103,20 @@ TEST_F(template_test, lines_of_a_file_in_turn) {
   EXPECT_EQ(count, (std::map<std::string, int>{{"/u/ann", 10}, {"/u/bob", 10}, {"/u/cy", 10}}));
 }
 
+TEST_F(template_test, a_targets_files_urls_headers_and_bodies) {
+  std::ofstream(dir_ / "t.txt") << "GET " << url("/a/{{seq}}") << "\nX-Id: {{uuid}}\n\nPOST "
+                                << url("/b/{{seq}}") << "\n";
+  const auto j =
+      run_json({"--template", "-n", "40", "-c", "2", "--targets", (dir_ / "t.txt").string()});
+  EXPECT_EQ(j["status_codes"]["200"], 40) << j.dump();
+  std::set<std::string> paths;
+  for (const auto& row : seen()) paths.insert(row[0]);
+  // Round robin: the even numbers went to /a, the odd ones to /b.
+  EXPECT_EQ(paths.size(), 40u);
+  EXPECT_TRUE(paths.count("/a/0") && paths.count("/b/1") && paths.count("/a/38") &&
+              paths.count("/b/39"));
+}
+
 TEST_F(template_test, a_template_that_does_not_parse_is_refused_with_its_offset) {
   hit::test::expect_usage_error({"--template", "-H", "X: a{{rand 9 1}}", url("/")},
                                 "template: header X at byte 1: '{{rand 9 1}}' wants");

@@ -96,10 +96,13 @@ json histogram_json(const stats::sparse_histogram& h) {
           {"max", t.max},     {"clamped", t.clamped}, {"buckets", std::move(buckets)}};
 }
 
-stats::sparse_histogram read_histogram(const json& j, const std::string& where) {
-  const stats::histogram::totals t{u64(j, "count", where), u64(j, "sum", where),
-                                   u64(j, "min", where), u64(j, "max", where),
-                                   u64(j, "clamped", where)};
+// A histogram's totals and its buckets' (index, count) pairs, read and range-checked against a
+// layout of `bucket_count` buckets (the full histogram's, or a target's coarse one).
+template <class Totals>
+std::pair<Totals, std::vector<std::pair<std::size_t, std::uint64_t>>> read_buckets(
+    const json& j, const std::string& where, std::size_t bucket_count) {
+  const Totals t{u64(j, "count", where), u64(j, "sum", where), u64(j, "min", where),
+                 u64(j, "max", where), u64(j, "clamped", where)};
   const auto& b = field(j, "buckets", where);
   if (!b.is_array() || b.size() % 2 != 0)
     fail(where + ".buckets", "expected an array of (index step, count) pairs");
@@ -110,10 +113,16 @@ stats::sparse_histogram read_histogram(const json& j, const std::string& where) 
     if (!b[k].is_number_unsigned() || !b[k + 1].is_number_unsigned())
       fail(where + ".buckets", "expected non-negative integers");
     const auto step = b[k].get<std::uint64_t>();
-    if (step > stats::histogram::bucket_count) fail(where + ".buckets", "index out of range");
+    if (step > bucket_count) fail(where + ".buckets", "index out of range");
     index += step;
     pairs.emplace_back(static_cast<std::size_t>(index), b[k + 1].get<std::uint64_t>());
   }
+  return {t, std::move(pairs)};
+}
+
+stats::sparse_histogram read_histogram(const json& j, const std::string& where) {
+  const auto [t, pairs] =
+      read_buckets<stats::histogram::totals>(j, where, stats::histogram::bucket_count);
   auto h = stats::sparse_histogram::restore(pairs, t);
   if (!h) fail(where, "buckets and totals disagree");
   return std::move(*h);
@@ -159,23 +168,8 @@ json coarse_json(const stats::coarse_histogram& h) {
 }
 
 stats::coarse_histogram read_coarse(const json& j, const std::string& where) {
-  const stats::coarse_histogram::totals t{u64(j, "count", where), u64(j, "sum", where),
-                                          u64(j, "min", where), u64(j, "max", where),
-                                          u64(j, "clamped", where)};
-  const auto& b = field(j, "buckets", where);
-  if (!b.is_array() || b.size() % 2 != 0)
-    fail(where + ".buckets", "expected an array of (index step, count) pairs");
-  std::vector<std::pair<std::size_t, std::uint64_t>> pairs;
-  std::uint64_t index = 0;
-  for (std::size_t k = 0; k < b.size(); k += 2) {
-    if (!b[k].is_number_unsigned() || !b[k + 1].is_number_unsigned())
-      fail(where + ".buckets", "expected non-negative integers");
-    const auto step = b[k].get<std::uint64_t>();
-    if (step > stats::coarse_histogram::bucket_count)
-      fail(where + ".buckets", "index out of range");
-    index += step;
-    pairs.emplace_back(static_cast<std::size_t>(index), b[k + 1].get<std::uint64_t>());
-  }
+  const auto [t, pairs] = read_buckets<stats::coarse_histogram::totals>(
+      j, where, stats::coarse_histogram::bucket_count);
   auto h = stats::coarse_histogram::restore(pairs, t);
   if (!h) fail(where, "buckets and totals disagree");
   return std::move(*h);

@@ -208,7 +208,9 @@ void connection::read_tunnel_reply() {
 void connection::on_tunnel_reply(const boost::system::error_code& ec) {
   if (timed_out_) return connect_failed(stats::error_kind::connect_timeout);
   constexpr std::size_t most = 16 * 1024;  // a proxy's answer header; beyond it, not one
-  const auto end = tunnel_reply_.find("\r\n\r\n");
+  // The answer ends at its empty line; a bare LF ends a line as CR LF does (RFC 9112 2.2).
+  const auto crlf = tunnel_reply_.find("\n\r\n"), lf = tunnel_reply_.find("\n\n");
+  const auto end = std::min(crlf, lf);
   if (end == std::string::npos) {
     if (ec == asio::error::eof)
       return tunnel_failed("the proxy closed the connection without answering CONNECT");
@@ -221,8 +223,8 @@ void connection::on_tunnel_reply(const boost::system::error_code& ec) {
     return read_tunnel_reply();
   }
   // "HTTP/1.1 200 Connection established": the status is the three digits after the version.
-  const std::string_view line =
-      std::string_view(tunnel_reply_).substr(0, tunnel_reply_.find("\r\n"));
+  std::string_view line = std::string_view(tunnel_reply_).substr(0, tunnel_reply_.find('\n'));
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   const bool http = line.size() >= 12 && line.substr(0, 7) == "HTTP/1." && line[8] == ' ';
   const auto status = http ? line.substr(9, 3) : std::string_view();
   if (!http || status.size() != 3 ||
@@ -231,7 +233,7 @@ void connection::on_tunnel_reply(const boost::system::error_code& ec) {
                          printable(line.substr(0, 80)) + "'");
   if (status[0] != '2')
     return tunnel_failed("the proxy refused the tunnel: " + printable(line.substr(9, 80)));
-  if (end + 4 != tunnel_reply_.size())
+  if (end + (end == crlf ? 3 : 2) != tunnel_reply_.size())
     return tunnel_failed("the proxy sent bytes after its answer to CONNECT");
   tunnel_reply_ = std::string();  // (its memory too: the connection may live long)
   connected();

@@ -180,12 +180,14 @@ result<request_template> request_template::make(const url& target, const request
         }
         // A header value may not hold a control byte (it would end the header, and could
         // smuggle a request); the request target, nor a space, '#' or a byte beyond ASCII (it
-        // would end the request line, or not be sent).
+        // would end the request line, or not be sent), nor one RFC 3986 leaves out of a URL
+        // ("<>\^`{|}), which strict servers refuse.
         const auto unfit = [where_in](const std::string& l) {
           if (where_in == part::body) return false;
           if (has_control(l)) return true;
           return where_in == part::request_target && std::any_of(l.begin(), l.end(), [](char c) {
-                   return c == ' ' || c == '\t' || c == '#' || static_cast<unsigned char>(c) > 0x7e;
+                   return std::string_view(" \t#\"<>\\^`{|}").find(c) != std::string_view::npos ||
+                          static_cast<unsigned char>(c) > 0x7e;
                  });
         };
         const auto& lines = *t.files_[p.file];
@@ -193,8 +195,9 @@ result<request_template> request_template::make(const url& target, const request
           return failure{"template: " + at + ": line " + std::to_string(bad - lines.begin() + 1) +
                          " of '" + printable(words[1]) + "' has a byte " + where +
                          (where_in == part::request_target
-                              ? " cannot carry (a control byte, a space, '#' or "
-                                "beyond ASCII)"
+                              ? " cannot carry (a control byte, a space, one of #\"<>\\^`{|}, or a "
+                                "byte beyond ASCII)"
+
                               : " cannot carry (a control byte)")};
       } else {
         return failure{"template: " + at + ": unknown placeholder " + found +

@@ -259,6 +259,18 @@ TEST(proxy_faults, a_bad_answer_to_connect_fails_the_tunnel_with_its_reason) {
   }
 }
 
+// A proxy whose answer ends its lines with a bare LF (RFC 9112 2.2 lets a recipient take one):
+// the tunnel opens, and the TLS handshake goes on to a server that is not there (the scripted
+// proxy closes), which is no proxy error.
+TEST(proxy_faults, an_answer_with_bare_line_feeds_opens_the_tunnel) {
+  scripted_proxy proxy("HTTP/1.1 200 Connection established\n\n");
+  const auto r =
+      run_hit({"-n", "2", "-c", "1", "-k", "-x", proxy.at(), "https://[::1]:9/", "-o", "json"});
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["errors_by_kind"]["proxy"], 0) << r.out << r.err;
+  EXPECT_EQ(j["requests"], 2);
+}
+
 TEST(proxy_faults, a_proxy_that_never_answers_is_a_connect_timeout) {
   scripted_proxy proxy("", true);
   const auto r =

@@ -151,6 +151,10 @@ TEST(request_template, errors_name_the_part_and_the_offset) {
 TEST(request_template, a_file_line_must_fit_where_it_goes) {
   const auto path = std::filesystem::temp_directory_path() / "hit_template_unfit.txt";
   std::ofstream(path) << "ok\nwith space\n";
+  const auto brace = std::filesystem::temp_directory_path() / "hit_template_brace.txt";
+  std::ofstream(brace) << "a{b}\n";
+  EXPECT_NE(error("http://h/{{line " + brace.string() + "}}").find("line 1 of"), std::string::npos);
+  std::filesystem::remove(brace);
   const auto in_url = error("http://h/u/{{line " + path.string() + "}}");
   EXPECT_NE(in_url.find("line 2 of '" + path.string() + "' has a byte the request target cannot"),
             std::string::npos)

@@ -1,5 +1,7 @@
 #include "http_syntax.hpp"
 
+#include "hit/http/request.hpp"
+
 #include <algorithm>
 #include <cctype>
 
@@ -22,12 +24,7 @@ bool is_field_value(std::string_view s) {
 }
 
 bool is_framing_header(std::string_view name) {
-  auto is = [&](std::string_view n) {
-    return std::equal(name.begin(), name.end(), n.begin(), n.end(), [](char a, char b) {
-      return std::tolower(static_cast<unsigned char>(a)) == b;
-    });
-  };
-  return is("transfer-encoding") || is("content-length");
+  return http::iequals(name, "transfer-encoding") || http::iequals(name, "content-length");
 }
 
 }  // namespace hit::cli

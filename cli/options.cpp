@@ -17,6 +17,7 @@
 #include "hit/stats/duration.hpp"
 #include "hit/version.hpp"
 #include "http_syntax.hpp"
+#include "report.hpp"
 
 namespace hit::cli {
 namespace {
@@ -899,10 +900,7 @@ void validate_targets(const run_args& a, run_options& r) {
     r.seed_given = true;
   }
   r.target = r.targets.front().url;
-  r.url_text =
-      r.target.scheme + "://" +
-      (r.target.host.find(':') == std::string::npos ? r.target.host : "[" + r.target.host + "]") +
-      ":" + r.target.port + "/";
+  r.url_text = r.target.scheme + "://" + host_port(r.target.host, r.target.port) + "/";
 }
 
 // --template: every request's placeholders parse (exit 2 with the part and offset), over

@@ -129,11 +129,7 @@ std::string origin_of(const http::url& u) {
 
 bool same_origin(const http::url& a, const http::url& b) {
   // parse_url lowercases the scheme and canonicalises the port; DNS names are case-blind.
-  return a.scheme == b.scheme && a.port == b.port &&
-         std::equal(a.host.begin(), a.host.end(), b.host.begin(), b.host.end(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
+  return a.scheme == b.scheme && a.port == b.port && http::iequals(a.host, b.host);
 }
 
 // What both formats share: where the text is, the targets so far and the rules every target

@@ -6,18 +6,9 @@
 #include <algorithm>
 
 #include "detail/open_pool.hpp"
+#include "detail/splitmix64.hpp"
 
 namespace hit::http::detail {
-namespace {
-
-// splitmix64's finaliser: a bijection of 64-bit values that scatters every input bit.
-constexpr std::uint64_t mix64(std::uint64_t z) noexcept {
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
-}  // namespace
 
 event_loop::event_loop(const load_config& c, const run_plan& plan, unsigned index, unsigned loops,
                        clock::time_point t0, std::uint64_t budget_)
@@ -69,7 +60,7 @@ std::uint32_t event_loop::next_target() noexcept {
   }
   // splitmix64, then a multiply-shift of its top 32 bits to [0, n): no division, and a bias
   // below n / 2^32 (n <= 10^6).
-  const std::uint64_t z = mix64(rng_ += 0x9e3779b97f4a7c15ULL);
+  const std::uint64_t z = next_random(rng_);
   return static_cast<std::uint32_t>(((z >> 32) * n) >> 32);
 }
 

@@ -78,8 +78,8 @@ load_test::load_test(load_config cfg) : impl_(std::make_unique<impl>()) {
       p.varies = std::make_shared<const request_template>(std::move(*t));
     }
     if (h2) p.http2 = detail::build_http2_request(where, spec);
-    // Never sent as HTTP/1.1: the body is held once.
-    if (s.cfg.http == http_version::http2) spec.body.clear();
+    // Never sent as HTTP/1.1 (HTTP/2 only, or rendered from the template): the body is held once.
+    if (s.cfg.http == http_version::http2 || p.varies) return p;
     // The body moves into the request's bytes, held once however large.
     p.http1 = build_request(where, std::move(spec));
     return p;

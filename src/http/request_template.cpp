@@ -12,6 +12,7 @@
 #include <mutex>
 #include <sstream>
 
+#include "detail/splitmix64.hpp"
 #include "hit/printable.hpp"
 
 namespace hit::http {
@@ -21,17 +22,8 @@ namespace {
 // request target or header value checked by the caller cannot hold), the body as "\x03".
 constexpr char mark_open = '\x01', mark_close = '\x02', body_mark = '\x03';
 
-std::uint64_t next_random(std::uint64_t* state) noexcept {
-  std::uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
-std::size_t digits(std::int64_t v) {
-  char buf[24];
-  return static_cast<std::size_t>(std::to_chars(buf, buf + sizeof buf, v).ptr - buf);
-}
+// The most bytes a number placeholder writes: a 64-bit integer, sign included.
+constexpr std::size_t max_number = 20;
 
 // "000102...ff": the two hex digits of each byte value.
 constexpr auto hex_pairs = [] {
@@ -273,8 +265,6 @@ result<request_template> request_template::make(const url& target, const request
     switch (p.what) {
       case kind::literal:
         return p.text.size();
-      case kind::rand:
-        return std::max(digits(p.lo), digits(p.hi));
       case kind::uuid:
         return 36;
       case kind::line: {
@@ -283,7 +273,7 @@ result<request_template> request_template::make(const url& target, const request
         return longest;
       }
       default:
-        return 20;  // a 64-bit number
+        return max_number;  // seq, rand, time_ms, the length
     }
   };
   for (const auto& p : t.head_) t.head_max_ += most(p);
@@ -299,7 +289,8 @@ result<request_template> request_template::make(const url& target, const request
 inline std::size_t request_template::put(const piece& p, const inputs& in,
                                          char* out) const noexcept {
   const auto number = [&](auto v) {
-    return static_cast<std::size_t>(std::to_chars(out, out + 24, v).ptr - out);
+    // (Every number has 20 bytes of room: max_size() counts that much for each.)
+    return static_cast<std::size_t>(std::to_chars(out, out + max_number, v).ptr - out);
   };
   switch (p.what) {
     case kind::literal:
@@ -309,12 +300,12 @@ inline std::size_t request_template::put(const piece& p, const inputs& in,
       return number(in.seq);
     case kind::rand: {
       const auto span = static_cast<std::uint64_t>(p.hi) - static_cast<std::uint64_t>(p.lo);
-      const auto r = next_random(in.random);
+      const auto r = detail::next_random(*in.random);
       const auto offset = span == UINT64_MAX ? r : r % (span + 1);
       return number(static_cast<std::int64_t>(static_cast<std::uint64_t>(p.lo) + offset));
     }
     case kind::uuid: {
-      std::uint64_t a = next_random(in.random), b = next_random(in.random);
+      std::uint64_t a = detail::next_random(*in.random), b = detail::next_random(*in.random);
       a = (a & ~0xf000ULL) | 0x4000ULL;        // version 4
       b = (b & ~(3ULL << 62)) | (2ULL << 62);  // variant 10
       // 8-4-4-4-12 hex digits, a byte at a time through a table of digit pairs, unrolled (a
@@ -363,7 +354,8 @@ std::size_t request_template::render(const inputs& in, char* out) const noexcept
   for (const auto& p : body_) body += put(p, in, body_at + body);
   for (const auto& p : head_)
     n += p.what == kind::length
-             ? static_cast<std::size_t>(std::to_chars(out + n, out + n + 24, body).ptr - (out + n))
+             ? static_cast<std::size_t>(std::to_chars(out + n, out + n + max_number, body).ptr -
+                                        (out + n))
              : put(p, in, out + n);
   std::memmove(out + n, body_at, body);
   return n + body;

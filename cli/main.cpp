@@ -271,6 +271,7 @@ int run(cli::run_options o) {
   cfg.tls = o.tls;
   cfg.http = o.http;
   cfg.streams = o.streams;
+  cfg.pipeline = o.pipeline;
   cfg.window_bits = o.window_bits;
   cfg.requests = o.requests;
   cfg.duration = o.duration;

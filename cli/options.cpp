@@ -279,7 +279,7 @@ struct run_args {
   CLI::Option *targets_opt, *order_opt, *seed_opt, *targets_format_opt, *method_opt, *body_opt;
   bool no_keepalive = false;
   bool h2 = false;
-  std::string http, streams = "1", window_bits = "30";
+  std::string http, streams = "1", window_bits = "30", pipeline = "1";
   std::string rate, stages, workers = "10", max_workers = "10000", idle_timeout = "5s";
   bool insecure = false, no_tls_resume = false;
   std::string cacert, cert, key, tls_min = "1.2", ciphers, tls13_ciphers;
@@ -291,7 +291,7 @@ struct run_args {
   // Which were given.
   CLI::Option *requests_opt, *concurrency_opt, *rps_opt, *duration_opt, *body_file_opt;
   CLI::Option *rate_opt, *stages_opt, *workers_opt, *max_workers_opt, *idle_opt;
-  CLI::Option *http_opt, *streams_opt, *window_opt;
+  CLI::Option *http_opt, *streams_opt, *window_opt, *pipeline_opt;
   CLI::Option *interval_opt, *shard_opt, *shards_opt, *start_at_opt;
   CLI::Option *connect_to_opt, *host_opt, *local_address_opt, *unix_socket_opt, *proxy_opt;
 };
@@ -362,6 +362,10 @@ void declare_run(CLI::App& app, run_args& a) {
                                  "HTTP/2: most streams in flight per connection (the server's "
                                  "limit caps it); concurrency is -c x --streams")
                       ->capture_default_str();
+  a.pipeline_opt = app.add_option("--pipeline", a.pipeline,
+                                  "HTTP/1.1: most requests in flight per connection, sent without "
+                                  "waiting for the answers before them; concurrency is -c x N")
+                       ->capture_default_str();
   a.window_opt = app.add_option("--window-bits", a.window_bits,
                                 "HTTP/2: receive windows of 2^N-1 bytes, 16 to 30")
                      ->capture_default_str();
@@ -417,8 +421,8 @@ void declare_run(CLI::App& app, run_args& a) {
                                    {"--ciphers", "LIST"},     {"--tls13-ciphers", "LIST"},
                                    {"--output", "FORMAT"},    {"--http", "VERSION"},
                                    {"--streams", "N"},        {"--window-bits", "N"},
-                                   {"--rate", "RATE"},        {"--stages", "STAGES"},
-                                   {"--threshold", "EXPR"}})
+                                   {"--pipeline", "N"},       {"--rate", "RATE"},
+                                   {"--stages", "STAGES"},    {"--threshold", "EXPR"}})
     app.get_option(name)->type_name(type);
 }
 
@@ -863,6 +867,16 @@ void validate_http(const run_args& a, run_options& r) {
     bad("--no-keepalive is HTTP/1.1's: an HTTP/2 connection carries many requests");
   if (!r.proxy_host.empty() && r.target.scheme == "http" && r.http == http::http_version::http2)
     bad("--h2 on an http:// URL (h2c) does not go through a proxy: use an https:// URL");
+  // --pipeline: HTTP/1.1's, unpaced, over kept-alive connections.
+  r.pipeline = whole_number<unsigned>(a.pipeline, "--pipeline", 1, max_pipeline);
+  if (r.pipeline > 1) {
+    if (r.http != http::http_version::http1_1)
+      bad("--pipeline is HTTP/1.1's: HTTP/2 has --streams");
+    if (!r.request.keepalive) bad("--pipeline and --no-keepalive do not go together");
+    if (r.rps > 0 || r.open_model)
+      bad(std::string(r.rps > 0 ? "--rps" : r.schedule_option) +
+          " does not go with --pipeline: pipelined requests are sent as fast as answers come");
+  }
 }
 
 // --targets FILE, --targets-format, --order, --seed: the targets read (exit 2 naming the line

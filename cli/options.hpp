@@ -39,6 +39,7 @@ inline constexpr int exit_interrupted = 130;  // stopped by Ctrl-C / SIGTERM; pa
 inline constexpr unsigned max_connections = 1u << 20;  // -c, --workers, --max-workers
 inline constexpr unsigned max_threads = 1024;          // --threads
 inline constexpr unsigned max_streams = 1u << 16;      // --streams
+inline constexpr unsigned max_pipeline = 1024;         // --pipeline
 
 enum class output_format { text, json };
 
@@ -66,8 +67,9 @@ struct run_options {
   http::http_version http = http::http_version::http1_1;  // --h2, --http
   unsigned streams = 1;                                   // --streams (HTTP/2)
   unsigned window_bits = 30;                              // --window-bits (HTTP/2)
-  std::uint64_t requests = 0;                             // 0: no count limit (a duration is set)
-  std::chrono::nanoseconds duration{0};                   // 0: no time limit
+  unsigned pipeline = 1;                 // --pipeline: HTTP/1.1 requests in flight per connection
+  std::uint64_t requests = 0;            // 0: no count limit (a duration is set)
+  std::chrono::nanoseconds duration{0};  // 0: no time limit
   unsigned concurrency = 50;
   unsigned threads = 1;
   double rps = 0;  // closed model's rate limit; 0: as fast as possible

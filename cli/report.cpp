@@ -253,7 +253,14 @@ std::string text_report(const stats::summary& s, const run_context& ctx) {
     out += fmt::format("  Protocol:      {} (up to {} streams per connection)\n", protocol(s),
                        s.http2.stream_limit ? s.http2.stream_limit : ctx.options.streams);
   }
-  if (s.retries > 0)
+  if (o.pipeline > 1)
+    out += fmt::format("  Pipeline:      up to {} requests in flight per connection\n", o.pipeline);
+  if (s.retries > 0 && o.pipeline > 1)
+    out += fmt::format(
+        "  Retries:       {} (resent: the connection ended before their answers; the server "
+        "closes kept-alive connections after so many requests)\n",
+        s.retries);
+  else if (s.retries > 0)
     out += fmt::format("  Retries:       {} (resent once: {})\n", s.retries,
                        s.http2.connections > 0
                            ? "the server refused the stream, or closed an idle connection"
@@ -391,6 +398,7 @@ nlohmann::json json_report(const stats::summary& s, const run_context& ctx) {
   j["bytes"] = s.bytes;
   j["model"] = o.open_model ? "open" : "closed";
   if (!o.open_model) j["concurrency"] = o.concurrency;
+  if (o.pipeline > 1) j["pipeline"] = o.pipeline;
   j["connections_opened"] = s.connections_opened;
   j["retries"] = s.retries;
   j["unsolicited"] = s.unsolicited;

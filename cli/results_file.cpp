@@ -270,6 +270,7 @@ json config_json(const run_record& r) {
     j["connect_port"] = o.connect_port;
   }
   if (!o.unix_socket.empty()) j["unix_socket"] = o.unix_socket;
+  if (o.pipeline > 1) j["pipeline"] = o.pipeline;
   if (!o.proxy_host.empty()) {
     j["proxy_host"] = o.proxy_host;
     j["proxy_port"] = o.proxy_port;
@@ -319,6 +320,7 @@ void read_config(const json& j, run_record& r) {
     o.connect_port = text(j, "connect_port", w);
   }
   if (j.contains("unix_socket")) o.unix_socket = text(j, "unix_socket", w);
+  if (j.contains("pipeline")) o.pipeline = small(j, "pipeline", w);
   if (j.contains("proxy_host")) {
     o.proxy_host = text(j, "proxy_host", w);
     o.proxy_port = text(j, "proxy_port", w);

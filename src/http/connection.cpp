@@ -27,10 +27,13 @@ namespace hit::http::detail {
 connection::connection(event_loop& l)
     : loop_(l),
       transport_(l.io.get_executor(), l.tls, l.server_name, l.sessions),
-      session_(l.requests, l.cfg.http != http_version::http2),
+      session_(l.requests, l.cfg.http != http_version::http2 && l.cfg.pipeline <= 1),
       timer_(l.io.get_executor()),
-      rendered_(l.template_size > 0 ? std::make_unique_for_overwrite<char[]>(l.template_size)
-                                    : nullptr) {
+      rendered_(l.template_size > 0 && l.cfg.pipeline <= 1
+                    ? std::make_unique_for_overwrite<char[]>(l.template_size)
+                    : nullptr) {
+  if (l.cfg.pipeline > 1)
+    pipeline_ = std::make_unique<http1_pipeline>(l.requests, l.cfg.pipeline, l.template_size);
   // HTTP/2 always (--h2), or when ALPN may choose it (--http auto over TLS).
   if (l.cfg.http == http_version::http2 || (l.cfg.http == http_version::negotiate && l.tls))
     http2_ = std::make_unique<http2_session>(l.requests, l.cfg.streams, l.cfg.window_bits,
@@ -45,11 +48,13 @@ void connection::close_socket() {
   connected_ = false;
   transport_.close();
   session_.reset();
+  if (pipeline_) pipeline_->reset();
   if (http2_) http2_->stop();
 }
 
 void connection::expire(clock::time_point now) {
   if (h2_ && connected_) return h2_expire(now);
+  if (pipeline_ && connected_) return p_expire(now);
   if (deadline_ <= now && !timed_out_) {
     timed_out_ = true;
     close_socket();  // the pending connect/handshake/read/write completes with an error
@@ -71,6 +76,7 @@ void connection::run(const in_flight& rec) {
     if (!filling_) h2_flush();  // (a fill writes once, at its end)
     return;
   }
+  if (pipeline_ && connected_) return p_push(rec);  // (only from p_fill, which writes it)
   has_request_ = true;
   start_request(rec);
 }
@@ -89,6 +95,7 @@ void connection::next() {
 
 void connection::take(std::optional<clock::time_point> due) {
   if (h2_ && connected_) return h2_take(due);
+  if (pipeline_ && connected_) return p_take(due);  // (only from p_fill)
   if (!due) return finish();
   has_request_ = true;
   if (loop_.pacer && *due > clock::now()) {
@@ -111,7 +118,8 @@ void connection::retry_after(std::chrono::milliseconds wait) {
 
 void connection::start_request(const in_flight& rec) {
   session_.assign(rec);
-  if (const auto& varies = loop_.requests[rec.target].varies) {
+  const auto& varies = loop_.requests[rec.target].varies;
+  if (varies && !pipeline_) {  // (a pipeline renders its requests itself)
     const auto n = varies->render({rec.seq, &loop_.template_random}, rendered_.get());
     session_.use({rendered_.get(), n}, varies->fixed_body());
   }
@@ -296,6 +304,7 @@ void connection::ready() {
   loop_.summary.peak_connections =
       std::max<std::uint64_t>(loop_.summary.peak_connections, ++loop_.connected);
   if (h2_) return h2_start();
+  if (pipeline_) return p_start();
   if (!has_request_) return loop_.worker_ready(*this);
   send();
 }

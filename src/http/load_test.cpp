@@ -46,6 +46,12 @@ struct load_test::impl {
 load_test::load_test(load_config cfg) : impl_(std::make_unique<impl>()) {
   auto& s = *impl_;
   s.cfg = std::move(cfg);
+  if (s.cfg.pipeline == 0) throw std::invalid_argument("load_test: pipeline is at least 1");
+  if (s.cfg.pipeline > 1 && (s.cfg.http != http_version::http1_1 || s.cfg.rate ||
+                             s.cfg.model != load_model::closed || !s.cfg.keepalive))
+    throw std::invalid_argument(
+        "load_test: pipelining is HTTP/1.1's, with keep-alive, in the closed model without a "
+        "rate");
   const bool proxied = !s.cfg.proxy_host.empty();
   const bool https = s.cfg.target.scheme == "https";
   if (proxied && https) {

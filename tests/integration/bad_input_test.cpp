@@ -176,3 +176,15 @@ TEST(bad_input, a_malformed_threshold_is_refused_before_any_traffic) {
   expect_usage_error({"--threshold", "", url}, "empty");
   expect_usage_error({"--abort-on-threshold", url}, "needs at least one --threshold");
 }
+
+TEST(bad_input, pipeline_depth_out_of_range) {
+  expect_usage_error({"--pipeline", "0", url}, "--pipeline");
+  expect_usage_error({"--pipeline", "1025", url}, "--pipeline");
+}
+TEST(bad_input, pipeline_is_http1_and_unpaced) {
+  expect_usage_error({"--pipeline", "4", "--h2", url}, "--pipeline is HTTP/1.1's");
+  expect_usage_error({"--pipeline", "4", "--no-keepalive", url}, "--no-keepalive");
+  expect_usage_error({"--pipeline", "4", "--rps", "100", url}, "--rps does not go with");
+  expect_usage_error({"--pipeline", "4", "--rate", "100", "-z", "1s", url},
+                     "--rate does not go with");
+}

@@ -94,7 +94,11 @@ struct load_config {
   // SETTINGS_MAX_CONCURRENT_STREAMS lowers it); closed-model concurrency is connections x
   // streams, the open model's cap max_connections x streams.
   unsigned streams = 1;
-  unsigned window_bits = 30;   // HTTP/2 receive windows, stream and connection: 2^bits - 1
+  unsigned window_bits = 30;  // HTTP/2 receive windows, stream and connection: 2^bits - 1
+  // HTTP/1.1: the most requests in flight per connection, written without waiting for the
+  // answers before them (pipelining; 1: one at a time). Above 1: closed model without a rate,
+  // HTTP/1.1 only, keep-alive (load_test throws std::invalid_argument otherwise).
+  unsigned pipeline = 1;
   std::uint64_t requests = 0;  // total to send; 0 = no limit (then `duration` is set)
   // Stop sending after this (0 = no limit). Requests in flight then get at most `timeout`; in
   // the open model, due requests still waiting for a connection are counted in not_sent.

@@ -5,12 +5,13 @@
 // connect, secure, deadlines and their expiry, reconnect back-off, the stale keep-alive retry,
 // accounting into its loop's summary. It talks to its loop through the loop's worker interface
 // (take_request, worker_free / worker_ready / worker_failed / worker_done). HTTP/1.1 in
-// connection.cpp; HTTP/2, where one connection carries many requests, in connection_http2.cpp.
+// connection.cpp; pipelined HTTP/1.1 (--pipeline) in connection_pipeline.cpp; HTTP/2, where one
+// connection carries many requests, in connection_http2.cpp.
 //
 // A chain of completion handlers on the owning loop's thread. HTTP/1.1: one operation in flight
-// (two while a request too large for one write is read from as it is written). HTTP/2: a read
-// always pending, and a write while frames are queued. Buffers and handler memory are allocated
-// once, when the run starts.
+// (two while a request too large for one write is read from as it is written). Pipelined
+// HTTP/1.1 and HTTP/2: a read always pending, and a write while bytes are queued. Buffers and
+// handler memory are allocated once, when the run starts.
 //
 // Thread safety: none; the owning loop's thread only.
 
@@ -22,6 +23,7 @@
 #include <optional>
 
 #include "detail/handler_memory.hpp"
+#include "detail/http1_pipeline.hpp"
 #include "detail/http1_session.hpp"
 #include "detail/http2_session.hpp"
 #include "detail/transport.hpp"
@@ -115,6 +117,20 @@ class connection {
     return asio::bind_allocator(handler_allocator<int>(flush_memory_), std::forward<F>(f));
   }
 
+  // Pipelined HTTP/1.1 (connection_pipeline.cpp).
+  void p_start();
+  void p_push(const in_flight& rec);
+  void p_take(std::optional<clock::time_point> due);
+  void p_fill(clock::time_point now);
+  void p_flush(clock::time_point now);
+  void p_on_written(const boost::system::error_code& ec, std::size_t n);
+  void p_read();
+  void p_on_read(const boost::system::error_code& ec, std::size_t n);
+  void p_answered(clock::time_point now);
+  void p_lost(stats::error_kind kind, const boost::system::error_code& ec, bool clean);
+  void p_settle();
+  void p_expire(clock::time_point now);
+
   // HTTP/2 (connection_http2.cpp).
   void h2_start();
   void h2_take(std::optional<clock::time_point> due);
@@ -155,14 +171,17 @@ class connection {
   std::uint64_t number_ = 0;               // the loop's number for this socket's connection
   std::chrono::milliseconds backoff_{0};
   handler_memory memory_;
+  std::unique_ptr<http1_pipeline> pipeline_;  // --pipeline above 1: HTTP/1.1 is pipelined
   // HTTP/2.
   std::unique_ptr<http2_session> http2_;  // when the run may speak HTTP/2
   bool h2_ = false;                       // the current (or last) connection speaks HTTP/2
-  bool drained_ = false;                  // the loop has no more new requests for it (closed model)
-  bool paced_ = false;                    // a request taken waits for its due time (timer_)
-  bool filling_ = false;         // in h2_fill: requests given meanwhile are written at its end
-  bool after_close_ = false;     // lost or gone away: once no operation is pending, ask for work
-  std::uint64_t submitted_ = 0;  // requests started on streams (the fill loop's progress)
+  bool drained_ = false;  // the loop has no more new requests for it (closed model; pipeline too)
+  bool paced_ = false;    // a request taken waits for its due time (timer_)
+  // In h2_fill or p_fill: requests given meanwhile are written at its end.
+  bool filling_ = false;
+  // HTTP/2 and pipeline: lost or gone away; once no operation is pending, ask for work.
+  bool after_close_ = false;
+  std::uint64_t submitted_ = 0;  // requests started (the fill loop's progress; pipeline too)
   bool flush_posted_ = false;    // a flush waits behind the loop's ready handlers
   handler_memory write_memory_;  // writes run beside the always-pending read
   handler_memory flush_memory_;

@@ -335,3 +335,16 @@ TEST(options, transport_knobs_refuse_bad_input_in_one_line) {
     EXPECT_EQ(p.message.find('\n'), p.message.size() - 1) << p.message;
   }
 }
+
+TEST(options, pipeline) {
+  EXPECT_EQ(parse({"http://h/"}).run.pipeline, 1u);
+  auto p = parse({"--pipeline", "16", "-c", "4", "http://h/"});
+  ASSERT_EQ(p.what, parsed::action::run) << p.message;
+  EXPECT_EQ(p.run.pipeline, 16u);
+  EXPECT_EQ(p.run.http, hit::http::http_version::http1_1);
+  EXPECT_EQ(parse({"--pipeline", "4", "--http", "auto", "https://h/"}).exit_code, 2);
+  EXPECT_EQ(parse({"--pipeline", "4", "--rps", "10", "http://h/"}).exit_code, 2);
+  // One request at a time goes with everything.
+  EXPECT_EQ(parse({"--pipeline", "1", "--h2", "--rps", "10", "http://h/"}).what,
+            parsed::action::run);
+}

@@ -66,6 +66,7 @@ TEST(results_file, round_trip_keeps_every_counter_histogram_and_interval) {
   const auto path = temp_path("round_trip.json");
   auto r = sample_run(1, std::chrono::system_clock::time_point(1'795'000'000'123'456'789ns));
   r.stopped_by_threshold = true;
+  r.options.pipeline = 16;
   ASSERT_TRUE(save_results(r, path));
   const auto back = load_results(path);
   ASSERT_TRUE(back) << back.error();
@@ -75,6 +76,7 @@ TEST(results_file, round_trip_keeps_every_counter_histogram_and_interval) {
   EXPECT_EQ(back->options.url_text, r.options.url_text);
   EXPECT_EQ(back->options.request.method, "POST");
   EXPECT_EQ(back->options.concurrency, 7u);
+  EXPECT_EQ(back->options.pipeline, 16u);
   const auto& a = r.summary;
   const auto& b = back->summary;
   EXPECT_EQ(a.requests, b.requests);

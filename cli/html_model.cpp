@@ -42,11 +42,12 @@ json config_rows(const run_record& r) {
     row("Model", fmt::format("closed: {} connections{}", o.concurrency,
                              o.rps > 0 ? fmt::format(", --rps {}", o.rps) : std::string()));
   }
-  row("Protocol", o.http == http::http_version::http2
-                      ? fmt::format("HTTP/2, {} streams per connection", o.streams)
-                  : o.http == http::http_version::negotiate
-                      ? std::string("negotiated (--http auto)")
-                      : std::string("HTTP/1.1"));
+  row("Protocol",
+      o.http == http::http_version::http2
+          ? fmt::format("HTTP/2, {} streams per connection", o.streams)
+      : o.http == http::http_version::negotiate ? std::string("negotiated (--http auto)")
+      : o.pipeline > 1 ? fmt::format("HTTP/1.1, pipelined: {} requests per connection", o.pipeline)
+                       : std::string("HTTP/1.1"));
   if (o.requests > 0) row("Requests asked", std::to_string(o.requests));
   if (o.duration.count() > 0) row("Duration asked", d(o.duration));
   row("Timeout", d(o.timeout));

@@ -257,8 +257,8 @@ std::string text_report(const stats::summary& s, const run_context& ctx) {
     out += fmt::format("  Pipeline:      up to {} requests in flight per connection\n", o.pipeline);
   if (s.retries > 0 && o.pipeline > 1)
     out += fmt::format(
-        "  Retries:       {} (resent: the connection ended before their answers; the server "
-        "closes kept-alive connections after so many requests)\n",
+        "  Retries:       {} (resent: the connection ended before their answers, e.g. the "
+        "server closed it after so many requests)\n",
         s.retries);
   else if (s.retries > 0)
     out += fmt::format("  Retries:       {} (resent once: {})\n", s.retries,

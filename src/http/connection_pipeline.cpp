@@ -15,7 +15,9 @@
 //   - a timeout is the failure of every request sent at least the timeout ago; the others are
 //     resent.
 // Each lost connection either answered a request or failed one, so resends cannot go on
-// without the run making progress.
+// without the run making progress; a request may be resent more than once (counted each time
+// in retries). A resent templated request keeps its number ({{seq}}) and draws new random
+// values.
 
 #include "detail/classify.hpp"
 #include "detail/connection.hpp"
@@ -46,8 +48,15 @@ void connection::p_take(std::optional<clock::time_point> due) {
   p_push(loop_.fresh(*due));
 }
 
-// Takes requests from the loop (resends first) while the ring has room, then writes them.
+// Takes requests from the loop (resends first) while the ring has room, then writes them. New
+// requests are taken once half the ring is free (or all of it, at depth 2 or below), so that a
+// write carries at least that many: refilled after every read, a ring of 16 went out ~10
+// requests per send, and the generator spent ~25% more CPU per request (syscalls and the
+// loopback's segments; docs/performance.md). Requests in flight stay between half the depth
+// and the depth.
 void connection::p_fill(clock::time_point now) {
+  const auto depth = loop_.cfg.pipeline;
+  if (depth - pipeline_->size() < (depth + 1) / 2) return p_flush(now);
   filling_ = true;
   while (!pipeline_->full() && (!drained_ || loop_.resend_for(number_))) {
     const auto before = submitted_;
@@ -59,14 +68,14 @@ void connection::p_fill(clock::time_point now) {
 }
 
 // Writes what is not written yet, keeps a read pending while requests are in flight, and ends
-// the connection once the loop has no more work and nothing is in flight.
+// the connection once the loop has no more work and nothing is in flight. After a failed write
+// nothing more is written: the read goes on to the end of what the server sent.
 void connection::p_flush(clock::time_point now) {
-  if (!writing_ && pipeline_->unwritten()) {
+  if (!writing_ && !write_error_ && pipeline_->unwritten()) {
     pipeline_->stage(now);
     writing_ = true;
     transport_.async_write_some(
-        pipeline_->output(),
-        bind_write([this](const boost::system::error_code& ec, std::size_t n) {
+        pipeline_->output(), bind_write([this](const boost::system::error_code& ec, std::size_t n) {
           p_on_written(ec, n);
         }));
   }
@@ -117,6 +126,8 @@ void connection::p_on_read(const boost::system::error_code& ec, std::size_t n) {
   if (ec) return p_lost(classify(ec, false), ec, false);
   pipeline_->received(n);
   loop_.summary.advance(now - loop_.start);
+  // (A request's first bytes are here: its first_byte is set before it is parsed, so that a
+  // connection lost in the middle of an answer is never taken for a stale one.)
   while (!pipeline_->empty() && pipeline_->buffered()) {
     auto& rec = pipeline_->front();
     if (rec.first_byte == clock::time_point{}) rec.first_byte = now;
@@ -128,8 +139,8 @@ void connection::p_on_read(const boost::system::error_code& ec, std::size_t n) {
     }
     // The connection ends after this response when the server says so, when it stops
     // speaking HTTP/1.1 (101), or when it answered a request before reading all of it.
-    const bool last = !pipeline_->keep_alive() || pipeline_->status() == 101 ||
-                      !pipeline_->front_written();
+    const bool last =
+        !pipeline_->keep_alive() || pipeline_->status() == 101 || !pipeline_->front_written();
     p_answered(now);
     if (last) {
       loop_.publish();
@@ -143,6 +154,7 @@ void connection::p_on_read(const boost::system::error_code& ec, std::size_t n) {
     ++loop_.summary.unsolicited;
     return p_lost(stats::error_kind::closed, {}, true);
   }
+  if (write_error_) return p_flush(now);  // (no new request on a connection that cannot take it)
   p_fill(now);
 }
 
@@ -158,25 +170,25 @@ void connection::p_answered(clock::time_point now) {
 // The connection is lost with requests in flight (see the top of the file): each is counted as
 // a failure or queued in the loop to be resent; once no operation is pending, the connection
 // asks the loop for work again, which connects anew.
-void connection::p_lost(stats::error_kind kind, const boost::system::error_code& ec, bool clean) {
+void connection::p_lost(stats::error_kind kind, boost::system::error_code ec, bool clean) {
   const auto now = clock::now();
   if (!pipeline_->empty()) {
-    const auto& front = pipeline_->front();
+    // No byte of the oldest answer came (parsed or not).
+    const bool unanswered = pipeline_->front().first_byte == clock::time_point{};
     // A TLS error before any answer on this connection: the server refused it at the end of
     // the handshake (TLS 1.3 sends the alert on the first read).
-    if (ec && served_ == 0 && front.bytes_in == 0 &&
-        classify(ec, false) == stats::error_kind::tls)
+    if (ec && served_ == 0 && unanswered && classify(ec, false) == stats::error_kind::tls)
       loop_.tls_failed(transport_.failure());
     const bool stale_kind = ec == asio::error::eof || ec == asio::error::connection_reset ||
                             ec == asio::error::broken_pipe;
-    if (stale_kind && served_ > 0 && front.bytes_in == 0) clean = true;
+    if (stale_kind && served_ > 0 && unanswered) clean = true;
   }
   bool oldest = true;
   while (!pipeline_->empty()) {
     auto rec = pipeline_->take_front();
-    const bool failed = timed_out_ ? rec.sent != clock::time_point{} &&
-                                         now - rec.sent >= loop_.cfg.timeout
-                                   : oldest && !clean;
+    const bool failed = timed_out_
+                            ? rec.sent != clock::time_point{} && now - rec.sent >= loop_.cfg.timeout
+                            : oldest && !clean;
     oldest = false;
     if (failed) {
       loop_.record_error(timed_out_ ? stats::error_kind::timeout : kind, rec);
@@ -194,9 +206,10 @@ void connection::p_lost(stats::error_kind kind, const boost::system::error_code&
 }
 
 // Once neither the read nor the write is pending, the connection asks for work: the resends
-// first, then new requests, on a new connection.
+// first, then new requests, on a new connection. (Not while the loop is torn down after an
+// exception: nothing may start then.)
 void connection::p_settle() {
-  if (writing_ || reading_) return;
+  if (writing_ || reading_ || loop_.ended) return;
   after_close_ = false;
   next();
 }

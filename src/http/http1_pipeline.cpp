@@ -112,9 +112,9 @@ parse_status http1_pipeline::parse() {
 }
 
 parse_status http1_pipeline::eof() {
-  if (!parsing_) return parse_status::need_more;
-  if (parser_.feed_eof() == parse_status::done) return parse_status::done;
-  if (parser_.got_header()) return parse_status::error;
+  if (parsing_ && parser_.feed_eof() == parse_status::done) return parse_status::done;
+  // Part of an answer (a header the parser has taken, or bytes it has not yet) is cut off.
+  if ((parsing_ && parser_.got_header()) || buffered()) return parse_status::error;
   return parse_status::need_more;
 }
 

@@ -1,8 +1,8 @@
 // --pipeline against a stock nginx that logs what it received and whether it came pipelined
 // ($pipe), and against `hit serve`: every request answered once, in order on its connection,
 // each response counted as its own request's (a HEAD's without a body between two with one),
-// requests left unanswered when the server closes after keepalive_requests resent once each
-// (never lost, never processed twice), and a timeout failing every request sent that long ago.
+// requests left unanswered when the server closes after keepalive_requests resent (never lost,
+// never processed twice), over TLS too, and a timeout failing every request sent that long ago.
 
 #include <gtest/gtest.h>
 
@@ -121,8 +121,8 @@ TEST_F(pipeline_test, every_request_is_answered_once_in_its_connections_order) {
 TEST_F(pipeline_test, each_response_is_counted_for_its_own_request) {
   // A HEAD's response announces a body it does not carry: read as a GET's, it would swallow the
   // next response's bytes. Each target answers with its own status.
-  const auto j = run_json({"--pipeline", "16", "-n", "3000", "-c", "2", "--targets",
-                           (dir_ / "targets.txt").string()});
+  const auto j = run_json(
+      {"--pipeline", "16", "-n", "3000", "-c", "2", "--targets", (dir_ / "targets.txt").string()});
   EXPECT_EQ(j["errors"], 0) << j.dump();
   ASSERT_EQ(j["targets"].size(), 3u);
   std::map<std::string, nlohmann::json> by;
@@ -145,8 +145,8 @@ TEST_F(pipeline_test, each_response_is_counted_for_its_own_request) {
 TEST_F(pipeline_test, requests_the_server_closed_on_are_resent_never_lost_or_doubled) {
   // keepalive_requests 50: nginx answers the 50th request of a connection with Connection:
   // close and ignores the pipelined requests behind it.
-  const auto j = run_json({"--pipeline", "16", "-n", "2000", "-c", "2", "--template",
-                           url(closing_, "/p/{{seq}}")});
+  const auto j = run_json(
+      {"--pipeline", "16", "-n", "2000", "-c", "2", "--template", url(closing_, "/p/{{seq}}")});
   EXPECT_EQ(j["status_codes"]["200"], 2000) << j.dump();
   EXPECT_EQ(j["errors"], 0);
   EXPECT_GT(j["retries"], 0);
@@ -163,20 +163,28 @@ TEST_F(pipeline_test, requests_the_server_closed_on_are_resent_never_lost_or_dou
 
 TEST(pipeline_serve, hit_serve_answers_every_pipelined_request) {
   hit::test::server s;
-  const auto j = run_json({"--pipeline", "8", "-n", "5000", "-c", "3", "--threads", "2",
-                           "-m", "POST", "-d", "some body", s.url()});
+  const auto j = run_json({"--pipeline", "8", "-n", "5000", "-c", "3", "--threads", "2", "-m",
+                           "POST", "-d", "some body", s.url()});
   EXPECT_EQ(j["requests"], 5000);
   EXPECT_EQ(j["status_codes"]["200"], 5000) << j.dump();
   EXPECT_EQ(j["connections_opened"], 3);
   EXPECT_EQ(j["retries"], 0);
 }
 
+TEST(pipeline_serve, over_tls_every_request_is_answered) {
+  hit::test::server s({"--tls"});
+  const auto j = run_json({"--pipeline", "16", "-n", "3000", "-c", "2", "-k", s.url()});
+  EXPECT_EQ(j["status_codes"]["200"], 3000) << j.dump();
+  EXPECT_EQ(j["errors"], 0);
+  EXPECT_EQ(j["connections_opened"], 2);
+}
+
 TEST(pipeline_serve, a_timeout_fails_every_request_sent_that_long_ago) {
   // Four requests go out in one write; the server holds the first for 2 s. After 300 ms all four
   // have waited the timeout: each is a timeout, none is resent.
   hit::test::server s;
-  const auto j = run_json(
-      {"--pipeline", "4", "-n", "8", "-c", "1", "-t", "300ms", s.url("?delay=2s")});
+  const auto j =
+      run_json({"--pipeline", "4", "-n", "8", "-c", "1", "-t", "300ms", s.url("?delay=2s")});
   EXPECT_EQ(j["requests"], 8);
   EXPECT_EQ(j["errors_by_kind"]["timeout"], 8) << j.dump();
   EXPECT_EQ(j["retries"], 0);

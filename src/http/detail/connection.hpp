@@ -43,7 +43,8 @@ class connection {
   // Open model: connect without a request (the loop's worker_ready follows).
   void open();
   // Send this request now (connecting first if the socket is closed): the open model's due
-  // requests, and (both models) `rec`, one sent before and refused (HTTP/2).
+  // requests, and (both models) `rec`, one sent before and to be sent again (the loop's
+  // resends: refused by an HTTP/2 server, or unanswered on a lost pipelined connection).
   void run(clock::time_point due);
   void run(const in_flight& rec);
   [[nodiscard]] bool is_open() const { return transport_.is_open(); }
@@ -127,7 +128,7 @@ class connection {
   void p_read();
   void p_on_read(const boost::system::error_code& ec, std::size_t n);
   void p_answered(clock::time_point now);
-  void p_lost(stats::error_kind kind, const boost::system::error_code& ec, bool clean);
+  void p_lost(stats::error_kind kind, boost::system::error_code ec, bool clean);
   void p_settle();
   void p_expire(clock::time_point now);
 

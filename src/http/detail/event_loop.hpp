@@ -179,9 +179,11 @@ struct event_loop {
   bool ended = false;
   std::size_t preferred_endpoint = 0;  // the endpoint that last accepted a connection
   std::deque<connection> connections;  // stable addresses for the handlers
-  // HTTP/2: requests the server refused (REFUSED_STREAM, above a GOAWAY's last stream), oldest
-  // first, to be sent again before any new one on a connection opened after the refusal (one
-  // that was open then may be about to refuse it too). At most the streams in flight here.
+  // Requests to be sent again before any new one, oldest first. HTTP/2: those the server
+  // refused (REFUSED_STREAM, above a GOAWAY's last stream), on a connection opened after the
+  // refusal (one that was open then may be about to refuse it too). Pipelined HTTP/1.1: those
+  // left unanswered on a lost connection, on any connection. At most the requests in flight
+  // here (streams, or pipeline depths).
   std::deque<in_flight> resends;
   std::uint64_t connects = 0;  // connections made so far: the next one's number is connects + 1
   unsigned active = 0;         // closed model: connections not yet finished

@@ -32,7 +32,7 @@ namespace hit::http::detail {
 class http1_pipeline {
  public:
   static constexpr std::size_t buffer_size = http1_session::buffer_size;  // largest header
-  static constexpr std::size_t stage_size = 16 * 1024;                     // bytes per write
+  static constexpr std::size_t stage_size = 16 * 1024;                    // bytes per write
 
   // `requests`: the run's, outliving the pipeline. `depth`: the most requests in flight (>= 1).
   // `template_size`: the most bytes a templated request renders to (0: none is templated), for
@@ -77,7 +77,7 @@ class http1_pipeline {
   // Precondition: !empty().
   parse_status parse();
   // The stream ended: done for the oldest's response framed by the close, error for a partial
-  // one, need_more when no byte of it came.
+  // one (some of its bytes came, parsed or not), need_more when none came.
   parse_status eof();
   [[nodiscard]] unsigned status() const noexcept { return parser_.status(); }
   [[nodiscard]] bool keep_alive() const noexcept { return parser_.keep_alive(); }

@@ -33,7 +33,9 @@ struct in_flight {
   clock::time_point sent{};        // first byte written
   clock::time_point first_byte{};  // first response byte read (clock::time_point{}: none yet)
   std::uint64_t bytes_in = 0;      // response bytes read
-  bool retried = false;            // already resent once on a fresh connection
+  // Already resent once on a fresh connection (HTTP/1.1 one at a time, HTTP/2; a pipelined
+  // request is resent as often as connections are lost in front of it).
+  bool retried = false;
   // HTTP/2, a refused request: it is resent only on a connection opened after the refusal,
   // the loop's connection number `refused_at` or later.
   std::uint64_t refused_at = 0;

@@ -418,10 +418,11 @@ int run(cli::run_options o) {
   if (s.requests > 0 && s.error_count(stats::error_kind::tls) == s.requests) {
     auto f = test.first_tls_failure();
     // -H 'Host: NAME' changes the header, not the name the certificate is checked against.
-    if (cli::has_header(o.request, "host") && o.tls.server_name.empty() &&
+    if (o.host_header && o.tls.server_name.empty() &&
         f.reason.find("verify failed") != std::string::npos)
       f.hint = fmt::format(
-          "-H Host does not change the name the certificate is checked against: --host NAME "
+          "a Host header (-H, or a target's) does not change the name the certificate is checked "
+          "against: --host NAME "
           "does{}{}",
           f.hint.empty() ? "" : "; or ", f.hint);
     // (Through a proxy the handshake is with the server, inside the tunnel.)

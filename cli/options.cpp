@@ -1012,6 +1012,12 @@ run_options validate_run(const run_args& a, const environment& env) {
     bad("--abort-on-threshold needs at least one --threshold");
   r.abort_on_threshold = a.abort_on_threshold;
   merge_target_headers(r);
+  r.host_header = has_header(r.request, "host") ||
+                  std::any_of(r.targets.begin(), r.targets.end(), [](const cli::target& t) {
+                    return std::any_of(t.headers.begin(), t.headers.end(), [](const auto& h) {
+                      return http::iequals(h.first, "host");
+                    });
+                  });
   if (a.templates) validate_templates(r);
   take_share(r);
   return r;

@@ -64,6 +64,9 @@ struct run_options {
   std::uint64_t seed = 0;                                      // --seed (random order)
   bool seed_given = false;
   bool templates = false;  // --template: placeholders rendered per request
+  // A Host header was given (-H, --host, or a target's own): the certificate is still checked
+  // against the URL's host unless --host set tls.server_name.
+  bool host_header = false;
   http::http_version http = http::http_version::http1_1;  // --h2, --http
   unsigned streams = 1;                                   // --streams (HTTP/2)
   unsigned window_bits = 30;                              // --window-bits (HTTP/2)

@@ -379,6 +379,11 @@ result<std::vector<target>> parse_json(std::string_view text, builder b) {
     if (!*url) return b.fail(n, "the target has no \"url\"");
     auto name = text_of("name");
     if (!name) return failure{name.error()};
+    // (The breakdown's row for the names past the first 1000: one of its own would merge with it.)
+    if (*name && **name == "other")
+      return b.fail(n,
+                    "the name \"other\" is the breakdown's row for targets past the first "
+                    "1000: choose another");
     if (auto f = b.start(n, **method, **url, *name ? **name : **method + " " + **url)) return *f;
 
     if (j.contains("headers") && j.contains("header"))

@@ -34,6 +34,10 @@ struct child {
   int err = -1;
 };
 
+// The longest a server a test starts may live: a bound should the test die without stopping
+// it (ctest's own limit per test binary is lower).
+inline constexpr int lifetime_s = 900;
+
 inline child spawn(const std::vector<std::string>& args) {
   int out[2], err[2];
   if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
@@ -222,7 +226,10 @@ class nginx {
         << "events { worker_connections 1024; }\n"
         << "http { access_log off; client_body_temp_path " << d << ";\n"
         << http << "}\n";
-    c_ = spawn({path, "-p", d, "-c", d + "nginx.conf", "-e", "stderr"});
+    // Bounded by timeout(1) should the test die without its destructor (SIGTERM to timeout is
+    // passed on to nginx).
+    c_ = spawn({"/usr/bin/timeout", "-k", "5", std::to_string(lifetime_s), path, "-p", d, "-c",
+                d + "nginx.conf", "-e", "stderr"});
     auto all = [&] {
       for (auto p : ports)
         if (!accepting(p)) return false;
@@ -244,11 +251,14 @@ class nginx {
   bool up_ = false;
 };
 
-// `hit serve` on 127.0.0.1, an ephemeral port; stopped with SIGTERM when destroyed.
+// `hit serve` on 127.0.0.1, an ephemeral port; stopped with SIGTERM when destroyed (and by
+// timeout(1) after lifetime_s, should the test die first).
 class server {
  public:
   explicit server(std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {HIT_EXE, "serve", "--listen", "127.0.0.1:0"};
+    std::vector<std::string> args = {
+        "/usr/bin/timeout", "-k",         "5", std::to_string(lifetime_s), HIT_EXE, "serve",
+        "--listen",         "127.0.0.1:0"};
     args.insert(args.end(), extra.begin(), extra.end());
     c_ = spawn(args);
     // First line: "listening on http://127.0.0.1:PORT/" (https:// with --tls).

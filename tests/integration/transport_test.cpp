@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -139,6 +141,13 @@ TEST_F(transport_nginx, host_and_connect_to_name_the_tls_server) {
   EXPECT_NE(header_only.err.find("certificate verify failed"), std::string::npos)
       << header_only.err;
   EXPECT_NE(header_only.err.find("--host NAME does"), std::string::npos) << header_only.err;
+  // So does a target's own Host header.
+  const hit::test::temp_dir d("hit_host_target_");
+  const auto targets = (d.path / "t.txt").string();
+  std::ofstream(targets) << "GET https://" << at(tls_) << "/\nHost: localhost\n";
+  const auto target_host = run_hit({"-n", "5", "-c", "1", "--cacert", ca, "--targets", targets});
+  EXPECT_EQ(target_host.exit_code, 1) << target_host.err;
+  EXPECT_NE(target_host.err.find("--host NAME does"), std::string::npos) << target_host.err;
   const auto named = run_json(
       {"-n", "40", "-c", "2", "--cacert", ca, "--host", "localhost", "https://" + at(tls_) + "/"});
   EXPECT_EQ(named["status_codes"]["200"], 40);

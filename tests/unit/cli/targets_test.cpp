@@ -372,6 +372,8 @@ TEST_F(targets_test, json_errors) {
              "t.txt:1: header 'A B: c' has a bad name");
   EXPECT_HAS(error(R"({"method":"GET","url":"http://a/","headers":{"Content-Length":["1"]}})"),
              "t.txt:1: header 'Content-Length: 1': hit frames the body itself");
+  EXPECT_HAS(error(R"({"method":"GET","url":"http://a/","name":"other"})"),
+             "t.txt:1: the name \"other\" is the breakdown's row");
   EXPECT_HAS(error(ok + "\n" + R"({"method":"GET","url":"http://b/"})"),
              "t.txt:2: http://b:80 is not the origin of the first target "
              "(http://a:80, line 1)");

@@ -3,15 +3,21 @@
 // parser (whose output becomes the request line and the Host header, so must never carry a
 // control byte or a port outside 1-65535), and the targets file parser (--targets: each target
 // it accepts must be one a request can be built from without smuggling: token method and
-// header names, header values without CR, LF or NUL, one origin; each failure one line).
+// header names, header values without CR, LF or NUL, one origin; each failure one line), and
+// the pipeline's receive side (--pipeline: answers parsed in place for a ring of requests, a
+// HEAD among them, in pieces of any size; a read never offered a buffer with no room).
 // Build and run with scripts/fuzz (clang's -fsanitize=fuzzer,address,undefined).
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "detail/http1_pipeline.hpp"
 #include "hit/http/request_template.hpp"
 #include "hit/http/response_parser.hpp"
 #include "hit/http/url.hpp"
@@ -46,6 +52,50 @@ void fuzz_response(std::string_view data, std::size_t step, bool head) {
     }
   }
   (void)p.feed_eof();
+}
+
+void fuzz_pipeline(std::string_view data, std::size_t step) {
+  using hit::http::parse_status;
+  using namespace hit::http::detail;
+  static const std::vector<prepared_request> requests = [] {
+    std::vector<prepared_request> r(2);
+    r[0].http1.head = "GET / HTTP/1.1\r\n\r\n";
+    r[1].http1.head = "HEAD / HTTP/1.1\r\n\r\n";
+    r[1].head = true;
+    return r;
+  }();
+  http1_pipeline p(requests, 4, 0);
+  std::uint64_t random = 1, next = 0;
+  std::size_t pos = 0;
+  for (;;) {
+    for (; !p.full(); ++next) {
+      in_flight rec;
+      rec.target = static_cast<std::uint32_t>(next % 3 == 2);
+      rec.seq = next;
+      p.push(rec, random);
+    }
+    while (p.unwritten()) {
+      p.stage(clock::now());
+      p.wrote(p.output().size());
+    }
+    auto room = p.read_buffer();
+    if (room.size() == 0) std::abort();  // a read into no room would never end
+    if (pos >= data.size()) break;
+    const auto n = std::min({step, room.size(), data.size() - pos});
+    std::memcpy(room.data(), data.data() + pos, n);
+    pos += n;
+    p.received(n);
+    while (!p.empty() && p.buffered()) {
+      const auto seq = p.front().seq;
+      const auto st = p.parse();
+      if (st == parse_status::error) return;
+      if (st == parse_status::need_more) break;
+      if (p.front().seq != seq || p.front().bytes_in == 0) std::abort();
+      p.pop();
+    }
+    if (p.empty() && p.buffered()) return;  // unsolicited: the connection would close
+  }
+  if (!p.empty()) (void)p.eof();
 }
 
 void fuzz_url(std::string_view data) {
@@ -124,6 +174,10 @@ void fuzz_template(std::string_view data) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t size) {
   if (size < 2) return 0;
   const std::string_view data(reinterpret_cast<const char*>(bytes) + 2, size - 2);
+  if (bytes[0] & 32) {
+    fuzz_pipeline(data, 1 + bytes[1] % 200);
+    return 0;
+  }
   if (bytes[0] & 16) {
     fuzz_template(data);
     return 0;

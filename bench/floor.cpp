@@ -1,0 +1,413 @@
+// floor: the least CPU a keep-alive HTTP/1.1 request-response on loopback can cost a client on
+// this machine, so that hit's and the peers' CPU per request can be quoted as a fraction of it.
+//
+// It does nothing a load generator cannot skip: C connections to one IPv4 address, one request
+// in flight on each, the same request bytes every time, and responses that are only counted. Their
+// length is learnt from the first response (nginx's `return 200 "..."` answers are all as long:
+// its Date header has a fixed width) and every later one is checked to start with the same status
+// line, so a server that changes the length is caught rather than miscounted. No latency is
+// recorded, nothing is parsed: what is left is the system calls, the wake-ups and, over
+// https, OpenSSL's cost per record.
+//
+//   floor [--io epoll|uring] [-c N] [-d SECONDS] http[s]://IPv4:PORT/PATH
+//
+//   --io epoll   one recv and one send per request, one epoll_wait per batch of ready sockets:
+//                the least a readiness-based client (wrk, hit, h2load) can do
+//   --io uring   io_uring: a multishot receive per connection with a ring of provided buffers,
+//                sends queued as submissions; one io_uring_enter per loop turn submits every send
+//                and waits for the next completions; no system call per request
+//   https://     (epoll only) TLS 1.3 through OpenSSL on the non-blocking socket, read-ahead on,
+//                the certificate not verified (as wrk and h2load do not), one SSL_write and one
+//                SSL_read per request; the handshakes are made before the run, blocking
+//
+// Prints `requests: N`, `seconds: S`, `rps: R`, `cpu_us_per_req: C` (this process's user + system
+// time). bench/peers runs it as the peers `floor` and `floor-uring`; figures in
+// docs/performance.md. Only ever point it at a server of your own on loopback.
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#ifdef HIT_FLOOR_URING
+#include <liburing.h>
+#endif
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+[[noreturn]] void die(const std::string& what) {
+  std::fprintf(stderr, "floor: %s\n", what.c_str());
+  std::exit(1);
+}
+
+[[noreturn]] void die_errno(const std::string& what) {
+  die(what + ": " + std::strerror(errno));
+}
+
+struct options {
+  std::string io = "epoll";
+  int connections = 50;
+  double seconds = 5;
+  sockaddr_in address{};
+  bool tls = false;
+  std::string request;
+};
+
+options parse(int argc, char** argv) {
+  options o;
+  std::string url;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) die(std::string(a) + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--io")
+      o.io = value();
+    else if (a == "-c")
+      o.connections = std::atoi(value().c_str());
+    else if (a == "-d")
+      o.seconds = std::atof(value().c_str());
+    else if (a.starts_with("http://") || a.starts_with("https://"))
+      url = a;
+    else
+      die("usage: floor [--io epoll|uring] [-c N] [-d SECONDS] http[s]://IPv4:PORT/PATH");
+  }
+  if (o.io != "epoll" && o.io != "uring") die("--io is epoll or uring");
+  if (o.connections < 1 || o.connections > 10000) die("-c is 1 to 10000");
+  if (!(o.seconds > 0)) die("-d must be positive");
+  o.tls = url.starts_with("https://");
+  if (o.tls && o.io != "epoll") die("https is --io epoll only");
+  const auto rest = std::string_view(url).substr(o.tls ? 8 : 7);
+  const auto slash = rest.find('/');
+  const auto authority = rest.substr(0, slash);
+  const auto path = slash == std::string_view::npos ? std::string_view("/") : rest.substr(slash);
+  const auto colon = authority.rfind(':');
+  if (url.empty() || colon == std::string_view::npos)
+    die("the URL must be http[s]://IPv4:PORT/PATH");
+  const std::string host(authority.substr(0, colon));
+  o.address.sin_family = AF_INET;
+  o.address.sin_port =
+      htons(static_cast<std::uint16_t>(std::atoi(authority.substr(colon + 1).data())));
+  if (inet_pton(AF_INET, host.c_str(), &o.address.sin_addr) != 1)
+    die("not an IPv4 address: " + host);
+  o.request =
+      "GET " + std::string(path) + " HTTP/1.1\r\nHost: " + std::string(authority) + "\r\n\r\n";
+  return o;
+}
+
+// A connection: the socket and, over https, its OpenSSL session.
+struct link {
+  int fd = -1;
+  SSL* ssl = nullptr;
+};
+
+SSL_CTX* tls_context() {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  if (ctx == nullptr) die("SSL_CTX_new failed");
+  SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+  SSL_CTX_set_read_ahead(ctx, 1);
+  static const unsigned char alpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+  SSL_CTX_set_alpn_protos(ctx, alpn, sizeof alpn);
+  return ctx;
+}
+
+// Connects (and over https shakes hands) blocking; the socket is left blocking.
+link connect_to(const options& o, SSL_CTX* ctx) {
+  link l;
+  l.fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (l.fd < 0) die_errno("socket");
+  if (::connect(l.fd, reinterpret_cast<const sockaddr*>(&o.address), sizeof o.address) != 0)
+    die_errno("connect");
+  const int one = 1;
+  ::setsockopt(l.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (ctx != nullptr) {
+    l.ssl = SSL_new(ctx);
+    SSL_set_fd(l.ssl, l.fd);
+    if (SSL_connect(l.ssl) != 1) die("the TLS handshake failed");
+  }
+  return l;
+}
+
+void close_link(link& l) {
+  if (l.ssl != nullptr) SSL_free(l.ssl);
+  ::close(l.fd);
+}
+
+// Sends every byte; on a non-blocking socket a rare short send finishes blocking-style.
+void send_all(const link& l, std::string_view bytes) {
+  while (!bytes.empty()) {
+    if (l.ssl != nullptr) {
+      const int n = SSL_write(l.ssl, bytes.data(), static_cast<int>(bytes.size()));
+      if (n <= 0 && SSL_get_error(l.ssl, n) != SSL_ERROR_WANT_WRITE) die("SSL_write failed");
+      if (n > 0) bytes.remove_prefix(static_cast<std::size_t>(n));
+      continue;
+    }
+    const auto n = ::send(l.fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (n < 0 && errno != EAGAIN) die_errno("send");
+    if (n > 0) bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+// Bytes received, or -1 when none are there yet. A closed connection or an error ends the run.
+long receive(const link& l, char* buf, std::size_t size) {
+  if (l.ssl != nullptr) {
+    const int n = SSL_read(l.ssl, buf, static_cast<int>(size));
+    if (n > 0) return n;
+    if (SSL_get_error(l.ssl, n) == SSL_ERROR_WANT_READ) return -1;
+    die("SSL_read failed or the server closed a connection");
+  }
+  const auto n = ::recv(l.fd, buf, size, 0);
+  if (n > 0) return n;
+  if (n < 0 && errno == EAGAIN) return -1;
+  die(n == 0 ? "the server closed a connection" : "recv: " + std::string(std::strerror(errno)));
+}
+
+// One exchange with blocking calls before the run: the length of every response.
+std::size_t learn_response_length(const options& o, SSL_CTX* ctx) {
+  link l = connect_to(o, ctx);
+  send_all(l, o.request);
+  std::string got;
+  char buf[65536];
+  for (;;) {
+    const auto n = receive(l, buf, sizeof buf);
+    if (n < 0) continue;
+    got.append(buf, static_cast<std::size_t>(n));
+    const auto end = got.find("\r\n\r\n");
+    if (end == std::string::npos) continue;
+    if (!got.starts_with("HTTP/1.1 200")) die("the server's answer is not 200 OK");
+    std::string lower = got.substr(0, end);
+    for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    const auto cl = lower.find("\r\ncontent-length:");
+    if (cl == std::string::npos) die("the response has no Content-Length");
+    const auto total = end + 4 + std::strtoul(lower.c_str() + cl + 17, nullptr, 10);
+    if (got.size() < total) continue;
+    close_link(l);
+    return total;
+  }
+}
+
+// Counts whole responses in a connection's byte stream: `offset` is how far into the current one.
+struct counter {
+  std::size_t length;
+  std::string_view status;  // what every response starts with
+
+  // Returns whether the bytes completed the one response in flight.
+  bool feed(std::size_t& offset, const char* data, std::size_t n) const {
+    if (offset == 0 && (n < status.size() || std::memcmp(data, status.data(), status.size()) != 0))
+      die("a response does not start with '" + std::string(status) +
+          "' (floor needs 200 responses all of one length)");
+    offset += n;
+    if (offset < length) return false;
+    if (offset > length)
+      die("more bytes than one response (floor needs 200 responses all of one length)");
+    offset = 0;
+    return true;
+  }
+};
+
+struct result {
+  long requests = 0;
+  double seconds = 0;
+};
+
+result run_epoll(const options& o, const counter& count, SSL_CTX* ctx) {
+  const int ep = ::epoll_create1(0);
+  std::vector<link> links(static_cast<std::size_t>(o.connections));
+  std::vector<std::size_t> offset(links.size(), 0);
+  for (std::size_t i = 0; i < links.size(); ++i) {
+    links[i] = connect_to(o, ctx);
+    ::fcntl(links[i].fd, F_SETFL, O_NONBLOCK);
+    epoll_event ev{EPOLLIN, {.u64 = i}};
+    if (::epoll_ctl(ep, EPOLL_CTL_ADD, links[i].fd, &ev) != 0) die_errno("epoll_ctl");
+  }
+  const auto start = clock_type::now();
+  const auto end = start + std::chrono::duration<double>(o.seconds);
+  for (const auto& l : links) send_all(l, o.request);
+  result r;
+  std::vector<epoll_event> events(links.size());
+  static char buf[65536];
+  for (bool sending = true; sending;) {
+    const int n = ::epoll_wait(ep, events.data(), static_cast<int>(events.size()), 1000);
+    if (n < 0 && errno != EINTR) die_errno("epoll_wait");
+    sending = clock_type::now() < end;
+    for (int k = 0; k < n; ++k) {
+      const auto i = events[static_cast<std::size_t>(k)].data.u64;
+      bool done = false;
+      do {  // over https, until OpenSSL holds no more read-ahead bytes
+        const auto got = receive(links[i], buf, sizeof buf);
+        if (got < 0) break;
+        done = count.feed(offset[i], buf, static_cast<std::size_t>(got));
+      } while (!done && links[i].ssl != nullptr && SSL_has_pending(links[i].ssl));
+      if (!done) continue;
+      ++r.requests;
+      if (sending) send_all(links[i], o.request);
+    }
+  }
+  r.seconds = std::chrono::duration<double>(clock_type::now() - start).count();
+  for (auto& l : links) close_link(l);
+  ::close(ep);
+  return r;
+}
+
+#ifdef HIT_FLOOR_URING
+result run_uring(const options& o, const counter& count) {
+  io_uring ring;
+  io_uring_params params{};
+  params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+  const unsigned entries = 4096;
+  if (int e = io_uring_queue_init_params(entries, &ring, &params); e < 0) {
+    params = {};  // kernels before 6.1: without the flags
+    if ((e = io_uring_queue_init_params(entries, &ring, &params)) < 0)
+      die(std::string("io_uring_queue_init: ") + std::strerror(-e));
+  }
+  const std::size_t n = static_cast<std::size_t>(o.connections);
+  std::vector<int> fds(n);
+  std::vector<std::size_t> offset(n, 0);
+  for (auto& fd : fds) fd = connect_to(o, nullptr).fd;
+  if (int e = io_uring_register_files(&ring, fds.data(), static_cast<unsigned>(n)); e < 0)
+    die(std::string("io_uring_register_files: ") + std::strerror(-e));
+
+  // Provided buffers for the multishot receives: 16 KiB each, twice as many as connections.
+  constexpr unsigned buffer_size = 16384;
+  unsigned buffers = 1;
+  while (buffers < 2 * n) buffers <<= 1;
+  const std::size_t ring_bytes = buffers * sizeof(io_uring_buf);
+  void* mem =
+      ::mmap(nullptr, ring_bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+  if (mem == MAP_FAILED) die_errno("mmap");
+  auto* br = static_cast<io_uring_buf_ring*>(mem);
+  io_uring_buf_reg reg{};
+  reg.ring_addr = reinterpret_cast<std::uint64_t>(mem);
+  reg.ring_entries = buffers;
+  reg.bgid = 0;
+  if (int e = io_uring_register_buf_ring(&ring, &reg, 0); e < 0)
+    die(std::string("io_uring_register_buf_ring: ") + std::strerror(-e));
+  io_uring_buf_ring_init(br);
+  std::vector<char> storage(std::size_t{buffers} * buffer_size);
+  const int mask = io_uring_buf_ring_mask(buffers);
+  for (unsigned b = 0; b < buffers; ++b)
+    io_uring_buf_ring_add(br, storage.data() + std::size_t{b} * buffer_size, buffer_size,
+                          static_cast<unsigned short>(b), mask, static_cast<int>(b));
+  io_uring_buf_ring_advance(br, static_cast<int>(buffers));
+
+  // user_data: the connection's index, and whether the completion is a send's.
+  constexpr std::uint64_t send_bit = std::uint64_t{1} << 63;
+  auto sqe = [&] {
+    io_uring_sqe* s = io_uring_get_sqe(&ring);
+    if (s == nullptr) {  // the submission queue is full: hand it over and take a fresh one
+      io_uring_submit(&ring);
+      s = io_uring_get_sqe(&ring);
+    }
+    return s;
+  };
+  auto arm_receive = [&](std::size_t i) {
+    io_uring_sqe* s = sqe();
+    io_uring_prep_recv_multishot(s, static_cast<int>(i), nullptr, 0, 0);
+    s->flags |= IOSQE_FIXED_FILE | IOSQE_BUFFER_SELECT;
+    s->buf_group = 0;
+    io_uring_sqe_set_data64(s, i);
+  };
+  auto queue_send = [&](std::size_t i) {
+    io_uring_sqe* s = sqe();
+    io_uring_prep_send(s, static_cast<int>(i), o.request.data(), o.request.size(), MSG_NOSIGNAL);
+    s->flags |= IOSQE_FIXED_FILE;
+    io_uring_sqe_set_data64(s, i | send_bit);
+  };
+
+  const auto start = clock_type::now();
+  const auto end = start + std::chrono::duration<double>(o.seconds);
+  for (std::size_t i = 0; i < n; ++i) {
+    arm_receive(i);
+    queue_send(i);
+  }
+  result r;
+  for (bool sending = true; sending;) {
+    if (int e = io_uring_submit_and_wait(&ring, 1); e < 0 && e != -EINTR)
+      die(std::string("io_uring_submit_and_wait: ") + std::strerror(-e));
+    sending = clock_type::now() < end;
+    unsigned head, seen = 0;
+    int returned = 0;
+    io_uring_cqe* cqe;
+    io_uring_for_each_cqe(&ring, head, cqe) {
+      ++seen;
+      const auto data = io_uring_cqe_get_data64(cqe);
+      const std::size_t i = data & ~send_bit;
+      if (data & send_bit) {
+        if (cqe->res != static_cast<int>(o.request.size()))
+          die(cqe->res < 0 ? "send: " + std::string(std::strerror(-cqe->res)) : "a short send");
+        continue;
+      }
+      if (cqe->res == -ENOBUFS) {  // every buffer taken: receive again once they are back
+        arm_receive(i);
+        continue;
+      }
+      if (cqe->res <= 0)
+        die(cqe->res == 0 ? "the server closed a connection"
+                          : "recv: " + std::string(std::strerror(-cqe->res)));
+      const unsigned b = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+      char* bytes = storage.data() + std::size_t{b} * buffer_size;
+      const bool done = count.feed(offset[i], bytes, static_cast<std::size_t>(cqe->res));
+      io_uring_buf_ring_add(br, bytes, buffer_size, static_cast<unsigned short>(b), mask,
+                            returned++);
+      if (!(cqe->flags & IORING_CQE_F_MORE)) arm_receive(i);
+      if (!done) continue;
+      ++r.requests;
+      if (sending) queue_send(i);
+    }
+    io_uring_buf_ring_advance(br, returned);
+    io_uring_cq_advance(&ring, seen);
+  }
+  r.seconds = std::chrono::duration<double>(clock_type::now() - start).count();
+  io_uring_queue_exit(&ring);
+  for (int fd : fds) ::close(fd);
+  ::munmap(mem, ring_bytes);
+  return r;
+}
+#endif
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const options o = parse(argc, argv);
+  SSL_CTX* ctx = o.tls ? tls_context() : nullptr;
+  const counter count{learn_response_length(o, ctx), "HTTP/1.1 200"};
+  result r;
+  if (o.io == "epoll") {
+    r = run_epoll(o, count, ctx);
+  } else {
+#ifdef HIT_FLOOR_URING
+    r = run_uring(o, count);
+#else
+    die("built without liburing (apt-get install liburing-dev): --io uring is not here");
+#endif
+  }
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  const double cpu = static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+                     static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+  std::printf("requests: %ld\nseconds: %.3f\nrps: %.0f\ncpu_us_per_req: %.2f\n", r.requests,
+              r.seconds, static_cast<double>(r.requests) / r.seconds,
+              r.requests > 0 ? cpu * 1e6 / static_cast<double>(r.requests) : 0.0);
+  return r.requests > 0 ? 0 : 1;
+}

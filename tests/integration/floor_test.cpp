@@ -1,0 +1,124 @@
+// bench/floor, the client that measures the least CPU a request can cost (docs/performance.md),
+// against a stock nginx that logs every request: the count it reports is what nginx served (over
+// epoll, io_uring and TLS), and a server whose responses change length is refused rather than
+// miscounted. A floor that counted wrong would make every "fraction of the floor" wrong.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "../unit/http/test_pki.hpp"
+#include "harness.hpp"
+
+namespace {
+
+class floor_test : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (!hit::test::nginx::installed()) return;
+    pki_ = std::make_unique<hit::test::test_pki>();
+    dir_ = pki_->path("");
+    plain_ = hit::test::free_port();
+    tls_ = hit::test::free_port();
+    const std::string d = dir_.string() + "/";
+    const auto locations =
+        // The same length every time; then a body that grows from "1" to "10" on a connection.
+        "    location = /fixed { return 200 \"0123456789abcdef\"; }\n"
+        "    location = /varying { return 200 \"$connection_requests\"; } }\n";
+    nginx_ = std::make_unique<hit::test::nginx>(
+        dir_,
+        "  keepalive_requests 1000000;\n  ssl_certificate " + d +
+            "named.pem; ssl_certificate_key " + d + "named.key; ssl_protocols TLSv1.3;\n" +
+            "  server { listen 127.0.0.1:" + std::to_string(plain_) + ";\n    access_log " + d +
+            "served.log;\n" + locations + "  server { listen 127.0.0.1:" + std::to_string(tls_) +
+            " ssl;\n    access_log " + d + "served.log;\n" + locations,
+        std::vector<unsigned short>{plain_, tls_});
+  }
+  static void TearDownTestSuite() {
+    nginx_.reset();
+    pki_.reset();
+  }
+  void SetUp() override {
+    if (!hit::test::nginx::installed()) GTEST_SKIP() << "nginx is not installed (scripts/setup)";
+    ASSERT_TRUE(nginx_->up()) << "nginx did not start, or openssl could not make certificates";
+    std::ofstream(dir_ / "served.log", std::ios::trunc).flush();  // (nginx appends)
+  }
+
+  static hit::test::result floor(std::vector<std::string> args) {
+    args.insert(args.begin(), HIT_FLOOR_EXE);
+    return hit::test::finish(hit::test::spawn(args), std::chrono::seconds(20), [](auto) {});
+  }
+  static long reported(const hit::test::result& r) {
+    const auto at = r.out.find("requests: ");
+    return at == std::string::npos ? -1 : std::stol(r.out.substr(at + 10));
+  }
+  static long served() {
+    std::ifstream in(dir_ / "served.log");
+    long lines = 0;
+    for (std::string line; std::getline(in, line);) ++lines;
+    return lines;
+  }
+  static std::string url(const char* scheme, unsigned short port, const char* path) {
+    return std::string(scheme) + "://127.0.0.1:" + std::to_string(port) + path;
+  }
+
+  // Every request counted was served, and nginx served at most one more per connection (in
+  // flight at the end) plus the one that learnt the response's length.
+  static void expect_counts_match(const hit::test::result& r, long connections) {
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const long counted = reported(r);
+    ASSERT_GT(counted, 100) << r.out;
+    const long log = served();
+    EXPECT_GE(log, counted + 1) << r.out;
+    EXPECT_LE(log, counted + 1 + connections) << r.out;
+  }
+
+  static inline std::unique_ptr<hit::test::test_pki> pki_;
+  static inline std::filesystem::path dir_;
+  static inline unsigned short plain_ = 0, tls_ = 0;
+  static inline std::unique_ptr<hit::test::nginx> nginx_;
+};
+
+TEST_F(floor_test, epoll_counts_what_nginx_served) {
+  expect_counts_match(
+      floor({"--io", "epoll", "-c", "4", "-d", "0.5", url("http", plain_, "/fixed")}), 4);
+}
+
+TEST_F(floor_test, uring_counts_what_nginx_served) {
+  const auto r = floor({"--io", "uring", "-c", "4", "-d", "0.5", url("http", plain_, "/fixed")});
+  if (r.exit_code != 0 && (r.err.find("without liburing") != std::string::npos ||
+                           r.err.find("io_uring_queue_init") != std::string::npos))
+    GTEST_SKIP() << "no io_uring here: " << r.err;
+  expect_counts_match(r, 4);
+}
+
+TEST_F(floor_test, tls_counts_what_nginx_served) {
+  expect_counts_match(floor({"-c", "4", "-d", "0.5", url("https", tls_, "/fixed")}), 4);
+}
+
+TEST_F(floor_test, responses_that_change_length_are_refused) {
+  for (const auto* scheme : {"http", "https"}) {
+    const auto r = floor({"-c", "2", "-d", "2",
+                          url(scheme, std::string(scheme) == "http" ? plain_ : tls_, "/varying")});
+    EXPECT_EQ(r.exit_code, 1) << scheme << ": " << r.out;
+    EXPECT_NE(r.err.find("all of one length"), std::string::npos) << scheme << ": " << r.err;
+  }
+}
+
+TEST_F(floor_test, bad_arguments_are_one_line_and_exit_1) {
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"--io", "kqueue", url("http", plain_, "/fixed")},
+        std::vector<std::string>{"-c", "0", url("http", plain_, "/fixed")},
+        std::vector<std::string>{"ftp://127.0.0.1/"},
+        std::vector<std::string>{"--io", "uring", url("https", tls_, "/fixed")}}) {
+    const auto r = floor(args);
+    EXPECT_EQ(r.exit_code, 1) << args.front();
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_EQ(r.err.rfind("floor: ", 0), 0U) << r.err;
+  }
+}
+
+}  // namespace

@@ -9,7 +9,7 @@
 // recorded, nothing is parsed: what is left is the system calls, the wake-ups and, over
 // https, OpenSSL's cost per record.
 //
-//   floor [--io epoll|uring] [-c N] [-d SECONDS] http[s]://IPv4:PORT/PATH
+//   floor [--io epoll|uring] [--h2 [-m STREAMS] [--refill-each]] [-c N] [-d SECONDS] URL
 //
 //   --io epoll   one recv and one send per request, one epoll_wait per batch of ready sockets:
 //                the least a readiness-based client (wrk, hit, h2load) can do
@@ -19,6 +19,9 @@
 //   https://     (epoll only) TLS 1.3 through OpenSSL on the non-blocking socket, read-ahead on,
 //                the certificate not verified (as wrk and h2load do not), one SSL_write and one
 //                SSL_read per request; the handshakes are made before the run, blocking
+//   --h2         (epoll only) HTTP/2, h2c with prior knowledge or h2 over TLS (ALPN), -m
+//                streams per connection (10), refilled once half are free (--refill-each:
+//                after every read): floor_h2.cpp
 //
 // Prints `requests: N`, `seconds: S`, `rps: R`, `cpu_us_per_req: C` (this process's user + system
 // time). bench/peers runs it as the peers `floor` and `floor-uring`; figures in
@@ -37,6 +40,8 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "floor.hpp"
+
 #ifdef HIT_FLOOR_URING
 #include <liburing.h>
 #endif
@@ -50,27 +55,16 @@
 #include <string_view>
 #include <vector>
 
-namespace {
+namespace hit_floor {
 
-using clock_type = std::chrono::steady_clock;
-
-[[noreturn]] void die(const std::string& what) {
+void die(const std::string& what) {
   std::fprintf(stderr, "floor: %s\n", what.c_str());
   std::exit(1);
 }
 
-[[noreturn]] void die_errno(const std::string& what) {
+void die_errno(const std::string& what) {
   die(what + ": " + std::strerror(errno));
 }
-
-struct options {
-  std::string io = "epoll";
-  int connections = 50;
-  double seconds = 5;
-  sockaddr_in address{};
-  bool tls = false;
-  std::string request;
-};
 
 options parse(int argc, char** argv) {
   options o;
@@ -87,14 +81,23 @@ options parse(int argc, char** argv) {
       o.connections = std::atoi(value().c_str());
     else if (a == "-d")
       o.seconds = std::atof(value().c_str());
+    else if (a == "--h2")
+      o.h2 = true;
+    else if (a == "--refill-each")
+      o.refill_each = true;
+    else if (a == "-m")
+      o.streams = std::atoi(value().c_str());
     else if (a.starts_with("http://") || a.starts_with("https://"))
       url = a;
     else
-      die("usage: floor [--io epoll|uring] [-c N] [-d SECONDS] http[s]://IPv4:PORT/PATH");
+      die("usage: floor [--io epoll|uring] [--h2 [-m STREAMS] [--refill-each]] [-c N] [-d S] "
+          "http[s]://IPv4:PORT/PATH");
   }
   if (o.io != "epoll" && o.io != "uring") die("--io is epoll or uring");
   if (o.connections < 1 || o.connections > 10000) die("-c is 1 to 10000");
   if (!(o.seconds > 0)) die("-d must be positive");
+  if (o.streams < 1 || o.streams > 100) die("-m is 1 to 100");
+  if (o.h2 && o.io != "epoll") die("--h2 is --io epoll only");
   o.tls = url.starts_with("https://");
   if (o.tls && o.io != "epoll") die("https is --io epoll only");
   const auto rest = std::string_view(url).substr(o.tls ? 8 : 7);
@@ -110,25 +113,25 @@ options parse(int argc, char** argv) {
       htons(static_cast<std::uint16_t>(std::atoi(authority.substr(colon + 1).data())));
   if (inet_pton(AF_INET, host.c_str(), &o.address.sin_addr) != 1)
     die("not an IPv4 address: " + host);
+  o.path = path;
+  o.authority = authority;
   o.request =
       "GET " + std::string(path) + " HTTP/1.1\r\nHost: " + std::string(authority) + "\r\n\r\n";
   return o;
 }
 
-// A connection: the socket and, over https, its OpenSSL session.
-struct link {
-  int fd = -1;
-  SSL* ssl = nullptr;
-};
-
-SSL_CTX* tls_context() {
+SSL_CTX* tls_context(bool h2) {
   SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
   if (ctx == nullptr) die("SSL_CTX_new failed");
   SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
   SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
   SSL_CTX_set_read_ahead(ctx, 1);
-  static const unsigned char alpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
-  SSL_CTX_set_alpn_protos(ctx, alpn, sizeof alpn);
+  static const unsigned char http1[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+  static const unsigned char http2[] = {2, 'h', '2'};
+  if (h2)
+    SSL_CTX_set_alpn_protos(ctx, http2, sizeof http2);
+  else
+    SSL_CTX_set_alpn_protos(ctx, http1, sizeof http1);
   return ctx;
 }
 
@@ -145,6 +148,11 @@ link connect_to(const options& o, SSL_CTX* ctx) {
     l.ssl = SSL_new(ctx);
     SSL_set_fd(l.ssl, l.fd);
     if (SSL_connect(l.ssl) != 1) die("the TLS handshake failed");
+    const unsigned char* chosen = nullptr;
+    unsigned length = 0;
+    SSL_get0_alpn_selected(l.ssl, &chosen, &length);
+    if (o.h2 && std::string_view(reinterpret_cast<const char*>(chosen), length) != "h2")
+      die("the server did not agree to h2 (ALPN)");
   }
   return l;
 }
@@ -224,11 +232,6 @@ struct counter {
     offset = 0;
     return true;
   }
-};
-
-struct result {
-  long requests = 0;
-  double seconds = 0;
 };
 
 result run_epoll(const options& o, const counter& count, SSL_CTX* ctx) {
@@ -386,14 +389,16 @@ result run_uring(const options& o, const counter& count) {
 }
 #endif
 
-}  // namespace
+}  // namespace hit_floor
 
 int main(int argc, char** argv) {
+  using namespace hit_floor;
   const options o = parse(argc, argv);
-  SSL_CTX* ctx = o.tls ? tls_context() : nullptr;
-  const counter count{learn_response_length(o, ctx), "HTTP/1.1 200"};
+  SSL_CTX* ctx = o.tls ? tls_context(o.h2) : nullptr;
   result r;
-  if (o.io == "epoll") {
+  if (o.h2) {
+    r = run_h2(o, ctx);
+  } else if (const counter count{learn_response_length(o, ctx), "HTTP/1.1 200"}; o.io == "epoll") {
     r = run_epoll(o, count, ctx);
   } else {
 #ifdef HIT_FLOOR_URING

@@ -1,7 +1,8 @@
 // bench/floor, the client that measures the least CPU a request can cost (docs/performance.md),
 // against a stock nginx that logs every request: the count it reports is what nginx served (over
-// epoll, io_uring and TLS), and a server whose responses change length is refused rather than
-// miscounted. A floor that counted wrong would make every "fraction of the floor" wrong.
+// epoll, io_uring, TLS, HTTP/2), and a server whose responses change length or status is refused
+// rather than miscounted. A floor that counted wrong would make every "fraction of the floor"
+// wrong.
 
 #include <gtest/gtest.h>
 
@@ -23,19 +24,24 @@ class floor_test : public ::testing::Test {
     dir_ = pki_->path("");
     plain_ = hit::test::free_port();
     tls_ = hit::test::free_port();
+    h2c_ = hit::test::free_port();
+    h2_ = hit::test::free_port();
     const std::string d = dir_.string() + "/";
     const auto locations =
         // The same length every time; then a body that grows from "1" to "10" on a connection.
         "    location = /fixed { return 200 \"0123456789abcdef\"; }\n"
         "    location = /varying { return 200 \"$connection_requests\"; } }\n";
+    const auto server = [&](unsigned short port, const char* how) {
+      return "  server { listen 127.0.0.1:" + std::to_string(port) + how + ";\n    access_log " +
+             d + "served.log;\n" + locations;
+    };
     nginx_ = std::make_unique<hit::test::nginx>(
         dir_,
         "  keepalive_requests 1000000;\n  ssl_certificate " + d +
             "named.pem; ssl_certificate_key " + d + "named.key; ssl_protocols TLSv1.3;\n" +
-            "  server { listen 127.0.0.1:" + std::to_string(plain_) + ";\n    access_log " + d +
-            "served.log;\n" + locations + "  server { listen 127.0.0.1:" + std::to_string(tls_) +
-            " ssl;\n    access_log " + d + "served.log;\n" + locations,
-        std::vector<unsigned short>{plain_, tls_});
+            server(plain_, "") + server(tls_, " ssl") + server(h2c_, " http2") +
+            server(h2_, " ssl http2"),
+        std::vector<unsigned short>{plain_, tls_, h2c_, h2_});
   }
   static void TearDownTestSuite() {
     nginx_.reset();
@@ -65,20 +71,20 @@ class floor_test : public ::testing::Test {
     return std::string(scheme) + "://127.0.0.1:" + std::to_string(port) + path;
   }
 
-  // Every request counted was served, and nginx served at most one more per connection (in
-  // flight at the end) plus the one that learnt the response's length.
-  static void expect_counts_match(const hit::test::result& r, long connections) {
+  // Every request counted was served, and nginx served at most `in_flight` more (in flight at
+  // the end) and `learning` (HTTP/1.1: the request that learnt the response's length).
+  static void expect_counts_match(const hit::test::result& r, long in_flight, long learning = 1) {
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const long counted = reported(r);
     ASSERT_GT(counted, 100) << r.out;
     const long log = served();
-    EXPECT_GE(log, counted + 1) << r.out;
-    EXPECT_LE(log, counted + 1 + connections) << r.out;
+    EXPECT_GE(log, counted + learning) << r.out;
+    EXPECT_LE(log, counted + learning + in_flight) << r.out;
   }
 
   static inline std::unique_ptr<hit::test::test_pki> pki_;
   static inline std::filesystem::path dir_;
-  static inline unsigned short plain_ = 0, tls_ = 0;
+  static inline unsigned short plain_ = 0, tls_ = 0, h2c_ = 0, h2_ = 0;
   static inline std::unique_ptr<hit::test::nginx> nginx_;
 };
 
@@ -97,6 +103,31 @@ TEST_F(floor_test, uring_counts_what_nginx_served) {
 
 TEST_F(floor_test, tls_counts_what_nginx_served) {
   expect_counts_match(floor({"-c", "4", "-d", "0.5", url("https", tls_, "/fixed")}), 4);
+}
+
+TEST_F(floor_test, h2c_counts_what_nginx_served) {
+  // 3 connections of 4 streams: at most 12 in flight at the end.
+  expect_counts_match(
+      floor({"--h2", "-m", "4", "-c", "3", "-d", "0.5", url("http", h2c_, "/fixed")}), 12, 0);
+}
+
+TEST_F(floor_test, h2_over_tls_counts_what_nginx_served) {
+  expect_counts_match(
+      floor({"--h2", "-m", "4", "-c", "3", "-d", "0.5", url("https", h2_, "/fixed")}), 12, 0);
+}
+
+TEST_F(floor_test, h2_refill_each_counts_what_nginx_served) {
+  expect_counts_match(floor({"--h2", "--refill-each", "-m", "4", "-c", "3", "-d", "0.5",
+                             url("http", h2c_, "/fixed")}),
+                      12, 0);
+}
+
+TEST_F(floor_test, h2_an_error_status_is_refused) {
+  for (const auto& u : {url("http", h2c_, "/missing"), url("https", h2_, "/missing")}) {
+    const auto r = floor({"--h2", "-c", "1", "-d", "1", u});
+    EXPECT_EQ(r.exit_code, 1) << u << ": " << r.out;
+    EXPECT_NE(r.err.find("not 200"), std::string::npos) << u << ": " << r.err;
+  }
 }
 
 TEST_F(floor_test, responses_that_change_length_are_refused) {

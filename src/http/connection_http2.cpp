@@ -150,7 +150,10 @@ void connection::h2_on_read(const boost::system::error_code& ec, std::size_t n) 
   const bool ok = http2_->received(n, now);
   h2_count(now);
   if (!ok) return h2_lost(stats::error_kind::malformed);
-  h2_fill(false);
+  // Unpaced, new streams start once half the connection's are free, so that a write carries
+  // many requests and the server answers them in bursts (between S/2 and S in flight: h2load
+  // -m S also treats S as a maximum). A paced request goes when it is due.
+  if (loop_.pacer || http2_->half_free()) h2_fill(false);
   if (!http2_->live()) return;  // the fill ended the connection
   h2_read();
   // Over TLS one read is one record: when the next was already read ahead, its completion is

@@ -70,6 +70,8 @@ class http2_session {
   // more streams): the caller keeps the request.
   bool submit(const in_flight& rec);
   [[nodiscard]] unsigned active() const noexcept { return active_; }
+  // Half the streams or more are free (or the limit is 1 or 2, where any free one is half).
+  [[nodiscard]] bool half_free() const noexcept { return 2 * (limit_ - active_) >= limit_; }
   // Streams whose request still waits for its end (not cancelled).
   [[nodiscard]] unsigned open_streams() const noexcept { return active_ - cancelled_; }
   // The connection takes no new stream: GOAWAY, stream ids used up, or a stream timed out.

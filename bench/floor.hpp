@@ -18,7 +18,7 @@ struct options {
   int connections = 50;
   double seconds = 5;
   bool h2 = false;
-  int streams = 10;  // --h2: streams in flight per connection
+  int streams = 10;          // --h2: streams in flight per connection
   bool refill_each = false;  // --h2: new streams after every read, not once half are free
   sockaddr_in address{};
   bool tls = false;

@@ -45,7 +45,7 @@ void put_frame_head(std::string& out, std::size_t length, std::uint8_t type, std
 std::string header_block(const options& o) {
   if (o.path.size() > 126 || o.authority.size() > 126) die("the URL is too long for --h2");
   std::string b;
-  b += '\x82';                 // :method GET
+  b += '\x82';                   // :method GET
   b += o.tls ? '\x87' : '\x86';  // :scheme https / http
   b += '\x04';                   // :path, literal without indexing (name 4)
   b += static_cast<char>(o.path.size());
@@ -61,8 +61,8 @@ struct h2_connection {
   link l;
   std::uint32_t next_stream = 1;
   unsigned char head[9];
-  unsigned have = 0;        // bytes of the current frame's head gathered
-  std::uint32_t left = 0;   // bytes of the current frame's payload still to come
+  unsigned have = 0;          // bytes of the current frame's head gathered
+  std::uint32_t left = 0;     // bytes of the current frame's payload still to come
   bool check_status = false;  // the next payload byte begins a response's HEADERS block
   std::uint8_t type = 0, flags = 0;
   int ended = 0;  // streams ended and not yet replaced

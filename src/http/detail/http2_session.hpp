@@ -71,7 +71,10 @@ class http2_session {
   bool submit(const in_flight& rec);
   [[nodiscard]] unsigned active() const noexcept { return active_; }
   // Half the streams or more are free (or the limit is 1 or 2, where any free one is half).
-  [[nodiscard]] bool half_free() const noexcept { return 2 * (limit_ - active_) >= limit_; }
+  // (A server's SETTINGS may lower the limit below the streams open: none is free then.)
+  [[nodiscard]] bool half_free() const noexcept {
+    return active_ <= limit_ && 2 * (limit_ - active_) >= limit_;
+  }
   // Streams whose request still waits for its end (not cancelled).
   [[nodiscard]] unsigned open_streams() const noexcept { return active_ - cancelled_; }
   // The connection takes no new stream: GOAWAY, stream ids used up, or a stream timed out.

@@ -170,6 +170,24 @@ TEST_F(http2_session_test, one_stream_until_the_servers_settings_then_its_limit)
   EXPECT_GT(counters_.header_bytes_decoded, 0u);
 }
 
+// The connection refills unpaced streams once half are free (connection_http2.cpp).
+TEST_F(http2_session_test, half_free_once_half_the_streams_are_free) {
+  with_requests_at_the_server(4);
+  EXPECT_FALSE(client_->half_free());  // 0 of 4 free
+  srv_.respond(srv_.requests[0]);
+  to_client(srv_.drain());
+  EXPECT_FALSE(client_->half_free());  // 1 of 4
+  srv_.respond(srv_.requests[1]);
+  to_client(srv_.drain());
+  EXPECT_TRUE(client_->half_free());  // 2 of 4
+  // The server lowers its limit below the streams still open: none is free.
+  srv_.settings(1);
+  to_client(srv_.drain());
+  EXPECT_EQ(client_->active(), 2u);
+  EXPECT_FALSE(client_->half_free());
+  EXPECT_FALSE(client_->can_submit());
+}
+
 TEST_F(http2_session_test, resets_and_refusals_are_told_apart) {
   with_requests_at_the_server(4);
   srv_.respond(srv_.requests[0], "503");

@@ -31,6 +31,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -47,6 +48,7 @@
 #endif
 
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -66,6 +68,15 @@ void die_errno(const std::string& what) {
   die(what + ": " + std::strerror(errno));
 }
 
+// A whole decimal number in [lo, hi], or one line and exit 1.
+long number(std::string_view text, long lo, long hi, const char* what) {
+  long v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || v < lo || v > hi)
+    die(std::string(what) + " is " + std::to_string(lo) + " to " + std::to_string(hi));
+  return v;
+}
+
 options parse(int argc, char** argv) {
   options o;
   std::string url;
@@ -78,15 +89,15 @@ options parse(int argc, char** argv) {
     if (a == "--io")
       o.io = value();
     else if (a == "-c")
-      o.connections = std::atoi(value().c_str());
+      o.connections = static_cast<int>(number(value(), 1, 10000, "-c"));
     else if (a == "-d")
-      o.seconds = std::atof(value().c_str());
+      o.seconds = std::strtod(value().c_str(), nullptr);
     else if (a == "--h2")
       o.h2 = true;
     else if (a == "--refill-each")
       o.refill_each = true;
     else if (a == "-m")
-      o.streams = std::atoi(value().c_str());
+      o.streams = static_cast<int>(number(value(), 1, 1000, "-m"));
     else if (a.starts_with("http://") || a.starts_with("https://"))
       url = a;
     else
@@ -94,10 +105,9 @@ options parse(int argc, char** argv) {
           "http[s]://IPv4:PORT/PATH");
   }
   if (o.io != "epoll" && o.io != "uring") die("--io is epoll or uring");
-  if (o.connections < 1 || o.connections > 10000) die("-c is 1 to 10000");
-  if (!(o.seconds > 0)) die("-d must be positive");
-  if (o.streams < 1 || o.streams > 100) die("-m is 1 to 100");
+  if (!(o.seconds > 0 && o.seconds < 86400)) die("-d is seconds, more than 0 and less than a day");
   if (o.h2 && o.io != "epoll") die("--h2 is --io epoll only");
+  if (url.empty()) die("no URL (http[s]://IPv4:PORT/PATH)");
   o.tls = url.starts_with("https://");
   if (o.tls && o.io != "epoll") die("https is --io epoll only");
   const auto rest = std::string_view(url).substr(o.tls ? 8 : 7);
@@ -105,12 +115,11 @@ options parse(int argc, char** argv) {
   const auto authority = rest.substr(0, slash);
   const auto path = slash == std::string_view::npos ? std::string_view("/") : rest.substr(slash);
   const auto colon = authority.rfind(':');
-  if (url.empty() || colon == std::string_view::npos)
-    die("the URL must be http[s]://IPv4:PORT/PATH");
+  if (colon == std::string_view::npos) die("the URL must be http[s]://IPv4:PORT/PATH");
   const std::string host(authority.substr(0, colon));
   o.address.sin_family = AF_INET;
   o.address.sin_port =
-      htons(static_cast<std::uint16_t>(std::atoi(authority.substr(colon + 1).data())));
+      htons(static_cast<std::uint16_t>(number(authority.substr(colon + 1), 1, 65535, "the port")));
   if (inet_pton(AF_INET, host.c_str(), &o.address.sin_addr) != 1)
     die("not an IPv4 address: " + host);
   o.path = path;
@@ -135,11 +144,14 @@ SSL_CTX* tls_context(bool h2) {
   return ctx;
 }
 
-// Connects (and over https shakes hands) blocking; the socket is left blocking.
 link connect_to(const options& o, SSL_CTX* ctx) {
   link l;
   l.fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (l.fd < 0) die_errno("socket");
+  // The blocking steps (connect, handshake, the first exchange) give up after 5 s.
+  const timeval limit{5, 0};
+  ::setsockopt(l.fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+  ::setsockopt(l.fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
   if (::connect(l.fd, reinterpret_cast<const sockaddr*>(&o.address), sizeof o.address) != 0)
     die_errno("connect");
   const int one = 1;
@@ -162,18 +174,23 @@ void close_link(link& l) {
   ::close(l.fd);
 }
 
-// Sends every byte; on a non-blocking socket a rare short send finishes blocking-style.
 void send_all(const link& l, std::string_view bytes) {
   while (!bytes.empty()) {
+    long n = 0;
+    bool full = false;  // the socket's send buffer is full
     if (l.ssl != nullptr) {
-      const int n = SSL_write(l.ssl, bytes.data(), static_cast<int>(bytes.size()));
-      if (n <= 0 && SSL_get_error(l.ssl, n) != SSL_ERROR_WANT_WRITE) die("SSL_write failed");
-      if (n > 0) bytes.remove_prefix(static_cast<std::size_t>(n));
-      continue;
+      n = SSL_write(l.ssl, bytes.data(), static_cast<int>(bytes.size()));
+      if (n <= 0 && SSL_get_error(l.ssl, static_cast<int>(n)) != SSL_ERROR_WANT_WRITE)
+        die("SSL_write failed");
+      full = n <= 0;
+    } else {
+      n = ::send(l.fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      if (n < 0 && errno != EAGAIN) die_errno("send");
+      full = n < 0;
     }
-    const auto n = ::send(l.fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-    if (n < 0 && errno != EAGAIN) die_errno("send");
     if (n > 0) bytes.remove_prefix(static_cast<std::size_t>(n));
+    pollfd p{l.fd, POLLOUT, 0};
+    if (full && ::poll(&p, 1, 5000) == 0) die("the server stopped reading for 5 s");
   }
 }
 
@@ -199,7 +216,7 @@ std::size_t learn_response_length(const options& o, SSL_CTX* ctx) {
   char buf[65536];
   for (;;) {
     const auto n = receive(l, buf, sizeof buf);
-    if (n < 0) continue;
+    if (n < 0) die("no answer to the first request within 5 s");
     got.append(buf, static_cast<std::size_t>(n));
     const auto end = got.find("\r\n\r\n");
     if (end == std::string::npos) continue;
@@ -346,7 +363,10 @@ result run_uring(const options& o, const counter& count) {
   }
   result r;
   for (bool sending = true; sending;) {
-    if (int e = io_uring_submit_and_wait(&ring, 1); e < 0 && e != -EINTR)
+    __kernel_timespec second{1, 0};  // (so that a stalled server cannot hold the run past -d)
+    io_uring_cqe* first = nullptr;
+    if (int e = io_uring_submit_and_wait_timeout(&ring, &first, 1, &second, nullptr);
+        e < 0 && e != -EINTR && e != -ETIME)
       die(std::string("io_uring_submit_and_wait: ") + std::strerror(-e));
     sending = clock_type::now() < end;
     unsigned head, seen = 0;
@@ -414,5 +434,6 @@ int main(int argc, char** argv) {
   std::printf("requests: %ld\nseconds: %.3f\nrps: %.0f\ncpu_us_per_req: %.2f\n", r.requests,
               r.seconds, static_cast<double>(r.requests) / r.seconds,
               r.requests > 0 ? cpu * 1e6 / static_cast<double>(r.requests) : 0.0);
-  return r.requests > 0 ? 0 : 1;
+  if (r.requests == 0) die("no response in " + std::to_string(o.seconds) + " s");
+  return 0;
 }

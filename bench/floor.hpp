@@ -43,10 +43,11 @@ struct link {
 
 // TLS 1.3, no verification, read-ahead, ALPN h2 or http/1.1.
 SSL_CTX* tls_context(bool h2);
-// Connects (and over https shakes hands) blocking; the socket is left blocking.
+// Connects (and over https shakes hands) blocking; the socket is left blocking, with 5 s
+// limits on its blocking sends and receives.
 link connect_to(const options& o, SSL_CTX* ctx);
 void close_link(link& l);
-// Sends every byte; on a non-blocking socket a rare short send finishes blocking-style.
+// Sends every byte; on a non-blocking socket a full send buffer is waited for, 5 s at most.
 void send_all(const link& l, std::string_view bytes);
 // Bytes received, or -1 when none are there yet. A closed connection or an error ends the run.
 long receive(const link& l, char* buf, std::size_t size);

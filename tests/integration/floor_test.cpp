@@ -10,6 +10,12 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "../unit/http/test_pki.hpp"
 #include "harness.hpp"
@@ -61,11 +67,23 @@ class floor_test : public ::testing::Test {
     const auto at = r.out.find("requests: ");
     return at == std::string::npos ? -1 : std::stol(r.out.substr(at + 10));
   }
+  // nginx's log lines, once they stop growing (nginx logs a request just after its response
+  // went out, so the floor may have counted it a moment earlier).
   static long served() {
-    std::ifstream in(dir_ / "served.log");
-    long lines = 0;
-    for (std::string line; std::getline(in, line);) ++lines;
-    return lines;
+    const auto lines = [] {
+      std::ifstream in(dir_ / "served.log");
+      long n = 0;
+      for (std::string line; std::getline(in, line);) ++n;
+      return n;
+    };
+    long last = lines();
+    for (int i = 0; i < 20; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      const long now = lines();
+      if (now == last) break;
+      last = now;
+    }
+    return last;
   }
   static std::string url(const char* scheme, unsigned short port, const char* path) {
     return std::string(scheme) + "://127.0.0.1:" + std::to_string(port) + path;
@@ -139,11 +157,36 @@ TEST_F(floor_test, responses_that_change_length_are_refused) {
   }
 }
 
+TEST_F(floor_test, a_server_that_never_answers_ends_the_run_with_one_line) {
+  // A listener that accepts (the kernel's backlog) and never reads: the floor gives up.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(fd, 16), 0);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  const auto at = url("http", ntohs(a.sin_port), "/");
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"-c", "1", "-d", "1", at},
+        std::vector<std::string>{"--h2", "-c", "1", "-d", "1", at}}) {
+    const auto r = floor(args);
+    EXPECT_EQ(r.exit_code, 1) << args.front() << ": " << r.out;
+    EXPECT_LT(r.seconds, 15) << args.front();
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
+  ::close(fd);
+}
+
 TEST_F(floor_test, bad_arguments_are_one_line_and_exit_1) {
   for (const std::vector<std::string>& args :
        {std::vector<std::string>{"--io", "kqueue", url("http", plain_, "/fixed")},
         std::vector<std::string>{"-c", "0", url("http", plain_, "/fixed")},
-        std::vector<std::string>{"ftp://127.0.0.1/"},
+        std::vector<std::string>{"ftp://127.0.0.1/"}, std::vector<std::string>{"-c", "2"},
+        std::vector<std::string>{"-c", "5x", url("http", plain_, "/fixed")},
+        std::vector<std::string>{"http://127.0.0.1:70000/"},
+        std::vector<std::string>{"--h2", "-m", "0", url("http", h2c_, "/fixed")},
         std::vector<std::string>{"--io", "uring", url("https", tls_, "/fixed")}}) {
     const auto r = floor(args);
     EXPECT_EQ(r.exit_code, 1) << args.front();

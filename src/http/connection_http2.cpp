@@ -126,7 +126,14 @@ void connection::h2_on_written(const boost::system::error_code& ec, std::size_t 
   if (!http2_->live()) return h2_closed();
   if (ec) return h2_lost(classify(ec, false));
   http2_->wrote(n);
-  h2_flush();
+  h2_flush();  // (counts the streams that ended with what was written)
+  // Streams can end while writing (a server that answers before a request's body is sent): a
+  // read fills the streams it ends, this fills those, or an unpaced connection whose every stream
+  // ended so would wait for a read that never comes. (Paced requests are taken by their timer.)
+  if (!loop_.pacer && http2_->live() && http2_->half_free()) {
+    h2_fill();
+    if (!http2_->live()) return;
+  }
   h2_check_end();
 }
 
@@ -151,8 +158,8 @@ void connection::h2_on_read(const boost::system::error_code& ec, std::size_t n) 
   h2_count(now);
   if (!ok) return h2_lost(stats::error_kind::malformed);
   // Unpaced, new streams start once half the connection's are free, so that a write carries
-  // many requests and the server answers them in bursts (between S/2 and S in flight: h2load
-  // -m S also treats S as a maximum). A paced request goes when it is due.
+  // many requests and the server answers them in bursts (from about half to all of S in flight:
+  // h2load -m S also treats S as a maximum). A paced request goes when it is due.
   if (loop_.pacer || http2_->half_free()) h2_fill(false);
   if (!http2_->live()) return;  // the fill ended the connection
   h2_read();

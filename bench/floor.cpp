@@ -251,28 +251,45 @@ struct counter {
   }
 };
 
+poller::poller(std::size_t connections) : ep_(::epoll_create1(0)), events_(connections) {
+  if (ep_ < 0) die_errno("epoll_create1");
+}
+
+poller::~poller() {
+  ::close(ep_);
+}
+
+void poller::add(int fd, std::size_t index) {
+  ::fcntl(fd, F_SETFL, O_NONBLOCK);
+  epoll_event ev{EPOLLIN, {.u64 = index}};
+  if (::epoll_ctl(ep_, EPOLL_CTL_ADD, fd, &ev) != 0) die_errno("epoll_ctl");
+}
+
+std::span<const std::size_t> poller::wait() {
+  const int n = ::epoll_wait(ep_, events_.data(), static_cast<int>(events_.size()), 1000);
+  if (n < 0 && errno != EINTR) die_errno("epoll_wait");
+  ready_.clear();
+  for (int k = 0; k < n; ++k) ready_.push_back(events_[static_cast<std::size_t>(k)].data.u64);
+  return ready_;
+}
+
 result run_epoll(const options& o, const counter& count, SSL_CTX* ctx) {
-  const int ep = ::epoll_create1(0);
   std::vector<link> links(static_cast<std::size_t>(o.connections));
   std::vector<std::size_t> offset(links.size(), 0);
+  poller sockets(links.size());
   for (std::size_t i = 0; i < links.size(); ++i) {
     links[i] = connect_to(o, ctx);
-    ::fcntl(links[i].fd, F_SETFL, O_NONBLOCK);
-    epoll_event ev{EPOLLIN, {.u64 = i}};
-    if (::epoll_ctl(ep, EPOLL_CTL_ADD, links[i].fd, &ev) != 0) die_errno("epoll_ctl");
+    sockets.add(links[i].fd, i);
   }
   const auto start = clock_type::now();
   const auto end = start + std::chrono::duration<double>(o.seconds);
   for (const auto& l : links) send_all(l, o.request);
   result r;
-  std::vector<epoll_event> events(links.size());
   static char buf[65536];
   for (bool sending = true; sending;) {
-    const int n = ::epoll_wait(ep, events.data(), static_cast<int>(events.size()), 1000);
-    if (n < 0 && errno != EINTR) die_errno("epoll_wait");
+    const auto ready = sockets.wait();
     sending = clock_type::now() < end;
-    for (int k = 0; k < n; ++k) {
-      const auto i = events[static_cast<std::size_t>(k)].data.u64;
+    for (const auto i : ready) {
       bool done = false;
       do {  // over https, until OpenSSL holds no more read-ahead bytes
         const auto got = receive(links[i], buf, sizeof buf);
@@ -286,7 +303,6 @@ result run_epoll(const options& o, const counter& count, SSL_CTX* ctx) {
   }
   r.seconds = std::chrono::duration<double>(clock_type::now() - start).count();
   for (auto& l : links) close_link(l);
-  ::close(ep);
   return r;
 }
 

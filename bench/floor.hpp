@@ -4,10 +4,14 @@
 
 #include <netinet/in.h>
 #include <openssl/ssl.h>
+#include <sys/epoll.h>
 
 #include <chrono>
+#include <cstddef>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace hit_floor {
 
@@ -51,6 +55,24 @@ void close_link(link& l);
 void send_all(const link& l, std::string_view bytes);
 // Bytes received, or -1 when none are there yet. A closed connection or an error ends the run.
 long receive(const link& l, char* buf, std::size_t size);
+
+// The sockets of a run, watched with epoll (level-triggered, for reading).
+class poller {
+ public:
+  explicit poller(std::size_t connections);
+  ~poller();
+  poller(const poller&) = delete;
+  poller& operator=(const poller&) = delete;
+  // Makes `fd` non-blocking; its readiness reports `index`.
+  void add(int fd, std::size_t index);
+  // The indexes of the sockets readable within 1 s (none when the second passes first).
+  std::span<const std::size_t> wait();
+
+ private:
+  int ep_;
+  std::vector<epoll_event> events_;
+  std::vector<std::size_t> ready_;
+};
 
 // HTTP/2 (floor_h2.cpp).
 result run_h2(const options& o, SSL_CTX* ctx);

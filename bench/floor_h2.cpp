@@ -10,10 +10,7 @@
 // half the connection's are free, all in one write (--refill-each: after every read that ended one,
 // as h2load does): ~12% less CPU per request here, and what hit --h2 does.
 
-#include <fcntl.h>
-#include <sys/epoll.h>
-#include <unistd.h>
-
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -90,8 +87,8 @@ void put_u32(std::string& out, std::uint32_t v) {
 result run_h2(const options& o, SSL_CTX* ctx) {
   const std::string block = header_block(o);
   const int refill_at = o.refill_each ? 1 : (o.streams + 1) / 2;
-  const int ep = ::epoll_create1(0);
   std::vector<h2_connection> conns(static_cast<std::size_t>(o.connections));
+  poller sockets(conns.size());
   std::string out;
   auto queue_request = [&](h2_connection& c) {
     put_frame_head(out, block.size(), frame_headers, flag_end_stream | flag_end_headers,
@@ -109,9 +106,7 @@ result run_h2(const options& o, SSL_CTX* ctx) {
     put_frame_head(out, 4, frame_window_update, 0, 0);  // the connection's: 65535 -> window
     put_u32(out, window - 65535);
     send_all(c.l, out);
-    ::fcntl(c.l.fd, F_SETFL, O_NONBLOCK);
-    epoll_event ev{EPOLLIN, {.u64 = i}};
-    if (::epoll_ctl(ep, EPOLL_CTL_ADD, c.l.fd, &ev) != 0) die_errno("epoll_ctl");
+    sockets.add(c.l.fd, i);
   }
   const auto start = clock_type::now();
   const auto end = start + std::chrono::duration<double>(o.seconds);
@@ -121,14 +116,12 @@ result run_h2(const options& o, SSL_CTX* ctx) {
     send_all(c.l, out);
   }
   result r;
-  std::vector<epoll_event> events(conns.size());
   static char buf[65536];
   for (bool sending = true; sending;) {
-    const int n = ::epoll_wait(ep, events.data(), static_cast<int>(events.size()), 1000);
-    if (n < 0 && errno != EINTR) die_errno("epoll_wait");
+    const auto ready = sockets.wait();
     sending = clock_type::now() < end;
-    for (int k = 0; k < n; ++k) {
-      auto& c = conns[events[static_cast<std::size_t>(k)].data.u64];
+    for (const auto i : ready) {
+      auto& c = conns[i];
       out.clear();
       do {  // over https, until OpenSSL holds no more read-ahead bytes
         const auto got = receive(c.l, buf, sizeof buf);
@@ -197,7 +190,6 @@ result run_h2(const options& o, SSL_CTX* ctx) {
   }
   r.seconds = std::chrono::duration<double>(clock_type::now() - start).count();
   for (auto& c : conns) close_link(c.l);
-  ::close(ep);
   return r;
 }
 

@@ -68,7 +68,12 @@ struct result {
   long max_rss_kib = 0;  // the child's peak resident set
 };
 
-// Collects the child's output until it exits; kills it at `deadline`. Calls `tick` every
+// How long output is still collected after the deadline's SIGKILL: a descendant the kill did
+// not reach may hold the pipes open, and the test must end all the same.
+inline constexpr std::chrono::seconds after_kill{5};
+
+// Collects the child's output until it exits; kills it at `deadline`, and its process group
+// too (timeout(1) leads one, so a server started under it dies with it). Calls `tick` every
 // 50 ms with the elapsed time (to send signals mid-run).
 template <class Tick>
 result finish(child c, std::chrono::milliseconds deadline, Tick tick) {
@@ -76,6 +81,11 @@ result finish(child c, std::chrono::milliseconds deadline, Tick tick) {
   const auto start = std::chrono::steady_clock::now();
   bool out_open = true, err_open = true, killed = false;
   while (out_open || err_open) {
+    if (killed && std::chrono::steady_clock::now() - start > deadline + after_kill) {
+      r.err += "\n[harness: output abandoned " + std::to_string(after_kill.count()) +
+               " s after the deadline's kill; a descendant still held it]\n";
+      break;
+    }
     pollfd fds[2] = {{out_open ? c.out : -1, POLLIN, 0}, {err_open ? c.err : -1, POLLIN, 0}};
     poll(fds, 2, 50);
     char buf[65536];
@@ -91,7 +101,9 @@ result finish(child c, std::chrono::milliseconds deadline, Tick tick) {
     const auto elapsed = std::chrono::steady_clock::now() - start;
     tick(std::chrono::duration_cast<std::chrono::milliseconds>(elapsed));
     if (elapsed > deadline && !killed) {
+      const bool leads_group = getpgid(c.pid) == c.pid;
       kill(c.pid, SIGKILL);
+      if (leads_group) kill(-c.pid, SIGKILL);
       killed = true;
     }
   }
@@ -196,6 +208,32 @@ inline unsigned short free_port() {
   return ntohs(a.sin_port);
 }
 
+// A loopback port that refuses connections for as long as this lives: bound, never listening,
+// so no other process (a test running alongside) can take it.
+class refusing_port {
+ public:
+  refusing_port() : fd_(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (fd_ < 0 || bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+      throw std::runtime_error("cannot bind a loopback port");
+    port_ = ntohs(a.sin_port);
+  }
+  ~refusing_port() { close(fd_); }
+  refusing_port(const refusing_port&) = delete;
+  refusing_port& operator=(const refusing_port&) = delete;
+  [[nodiscard]] std::string url() const {
+    return "http://127.0.0.1:" + std::to_string(port_) + "/";
+  }
+
+ private:
+  int fd_;
+  unsigned short port_ = 0;
+};
+
 // Something accepts TCP connections on 127.0.0.1:port.
 inline bool accepting(unsigned short port) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -240,7 +278,8 @@ class nginx {
   }
   ~nginx() {
     kill(c_.pid, SIGTERM);
-    finish(c_, std::chrono::seconds(10), [](auto) {});
+    if (finish(c_, std::chrono::seconds(10), [](auto) {}).exit_code == -1)
+      ADD_FAILURE() << "nginx did not stop within 10 s of SIGTERM";
   }
   nginx(const nginx&) = delete;
   nginx& operator=(const nginx&) = delete;
@@ -280,7 +319,8 @@ class server {
   }
   ~server() {
     kill(c_.pid, SIGTERM);
-    finish(c_, std::chrono::seconds(10), [](auto) {});
+    if (finish(c_, std::chrono::seconds(10), [](auto) {}).exit_code == -1)
+      ADD_FAILURE() << "hit serve did not stop within 10 s of SIGTERM";
   }
   server(const server&) = delete;
   server& operator=(const server&) = delete;

@@ -96,13 +96,8 @@ TEST(hit, timeouts_are_counted_by_kind) {
 }
 
 TEST(hit, refused_everywhere_exits_1_with_the_reason) {
-  // Bind and close a port to find one that nothing listens on.
-  std::string url;
-  {
-    server s;
-    url = s.url();
-  }
-  const auto r = run_hit({"-n", "20", "-c", "2", "-o", "json", url});
+  const hit::test::refusing_port nothing;
+  const auto r = run_hit({"-n", "20", "-c", "2", "-o", "json", nothing.url()});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("refused"), std::string::npos) << r.err;
   const auto j = json::parse(r.out);

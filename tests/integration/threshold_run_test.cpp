@@ -141,9 +141,9 @@ TEST(thresholds, interrupted_and_failed_runs_keep_their_exit_codes) {
       {"-z", "30s", "-c", "2", "--threshold", "p50<1ns", s.url()}, SIGINT, 500ms);
   EXPECT_EQ(interrupted.exit_code, 130) << interrupted.err;
   EXPECT_NE(interrupted.out.find("FAIL  p50<1ns"), std::string::npos) << interrupted.out;
-  const auto port = std::to_string(hit::test::free_port());
-  const auto refused = run_hit({"-n", "20", "-c", "2", "--abort-on-threshold", "--threshold",
-                                "errors==0", "http://127.0.0.1:" + port + "/"});
+  const hit::test::refusing_port nothing;
+  const auto refused = run_hit(
+      {"-n", "20", "-c", "2", "--abort-on-threshold", "--threshold", "errors==0", nothing.url()});
   EXPECT_EQ(refused.exit_code, 1) << refused.err;
   EXPECT_NE(refused.err.find("was refused"), std::string::npos) << refused.err;
 }

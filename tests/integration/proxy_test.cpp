@@ -49,10 +49,7 @@ class tinyproxy {
     for (int i = 0; i < 100 && !hit::test::accepting(port); ++i) usleep(50'000);
     up_ = hit::test::accepting(port);
   }
-  ~tinyproxy() {
-    kill(c_.pid, SIGTERM);
-    hit::test::finish(c_, std::chrono::seconds(10), [](auto) {});
-  }
+  ~tinyproxy() { hit::test::stop_under_timeout(c_); }
   tinyproxy(const tinyproxy&) = delete;
   tinyproxy& operator=(const tinyproxy&) = delete;
   [[nodiscard]] bool up() const { return up_; }

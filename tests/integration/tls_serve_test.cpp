@@ -85,8 +85,7 @@ class tls_server {
  private:
   void stop() {
     if (c_.pid < 0) return;
-    kill(c_.pid, SIGTERM);
-    hit::test::finish(c_, std::chrono::seconds(10), [](auto) {});
+    hit::test::stop_under_timeout(c_);
     c_.pid = -1;
   }
   hit::test::child c_;

@@ -5,7 +5,7 @@
 namespace hit::http::detail {
 
 http1_session::http1_session(const std::vector<prepared_request>& requests, bool used)
-    : requests_(requests), parser_(buffer_size), buffer_(used ? buffer_size : 0) {}
+    : requests_(requests), parser_(buffer_size), buffer_(used ? initial_buffer_size : 0) {}
 
 std::array<boost::asio::const_buffer, 2> http1_session::write_buffers() const noexcept {
   const auto head = head_bytes_, body = body_bytes_;
@@ -24,7 +24,10 @@ parse_status http1_session::parse() {
     buffered_ -= used;
     if (buffered_ > 0) std::memmove(buffer_.data(), buffer_.data() + used, buffered_);
   }
-  if (st == parse_status::need_more && buffered_ == buffer_.size()) return parse_status::error;
+  if (st == parse_status::need_more && buffered_ == buffer_.size()) {
+    if (buffer_.size() == buffer_size) return parse_status::error;  // a header too large
+    grow();
+  }
   return st;
 }
 

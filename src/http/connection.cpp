@@ -58,6 +58,7 @@ void connection::expire(clock::time_point now) {
   if (deadline_ <= now && !timed_out_) {
     timed_out_ = true;
     close_socket();  // the pending connect/handshake/read/write completes with an error
+    if (awaits_handshake_) timer_.cancel();  // so does a wait for a handshake slot
   }
 }
 
@@ -254,14 +255,41 @@ void connection::tunnel_failed(std::string why) {
 }
 
 // Connected to the server (through the tunnel, if any): TLS next, or at once ready over TCP.
+// A TLS handshake waits for one of the loop's slots (event_loop::max_handshakes); the wait
+// counts toward the connect's deadline, not toward the handshake's time.
 void connection::connected() {
   const auto now = clock::now();
   loop_.summary.connect_time.record(now - connect_start_);
   connect_start_ = now;
+  if (!transport_.secure()) return handshake();
+  if (loop_.handshakes < event_loop::max_handshakes) {
+    ++loop_.handshakes;
+    return handshake();
+  }
+  awaits_handshake_ = true;
+  loop_.handshake_queue.push_back(this);
+  timer_.expires_at(clock::time_point::max());
+  timer_.async_wait(bind([this](const boost::system::error_code&) {
+    // Woken by the run's stop rather than a free slot: take one anyway (the stop ends soon).
+    if (awaits_handshake_) {
+      awaits_handshake_ = false;
+      ++loop_.handshakes;
+    }
+    if (timed_out_) {  // the deadline passed while it waited (expire closed the socket)
+      loop_.handshake_done();
+      return connect_failed(stats::error_kind::connect_timeout);
+    }
+    connect_start_ = clock::now();
+    handshake();
+  }));
+}
+
+void connection::handshake() {
   transport_.async_handshake(bind([this](const boost::system::error_code& e) { on_handshake(e); }));
 }
 
 void connection::on_handshake(const boost::system::error_code& ec) {
+  if (transport_.secure()) loop_.handshake_done();
   if (timed_out_) return connect_failed(stats::error_kind::connect_timeout);
   if (ec) {
     auto f = transport_.failure();

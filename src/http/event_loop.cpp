@@ -129,6 +129,19 @@ void event_loop::worker_failed(connection& c, stats::error_kind kind, bool had_r
   c.retry_after(wait);
 }
 
+void event_loop::handshake_done() {
+  --handshakes;
+  if (ended) return;
+  while (!handshake_queue.empty()) {
+    connection* c = handshake_queue.front();
+    handshake_queue.pop_front();
+    if (c->wake_for_handshake()) {
+      ++handshakes;  // its slot, taken now so that no other is woken for it
+      return;
+    }
+  }
+}
+
 void event_loop::worker_done() {
   if (--active == 0) end();
 }

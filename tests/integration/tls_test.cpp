@@ -3,10 +3,12 @@
 // mutual TLS, session resumption, and the ways a handshake fails. No key material is committed.
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 
 #include "../unit/http/test_pki.hpp"
 #include "harness.hpp"
@@ -192,24 +194,71 @@ TEST(tls, a_plaintext_server_on_an_https_url_gives_tls_errors_not_a_hang) {
   EXPECT_LT(r.seconds, 10.0);
 }
 
+// A listening socket on loopback nobody accepts from: the kernel completes TCP (up to the
+// backlog), nothing speaks TLS.
+struct silent_listener {
+  explicit silent_listener(int backlog) {
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        listen(fd, backlog) != 0 || getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+      throw std::runtime_error("silent_listener: cannot listen on loopback");
+    url = "https://127.0.0.1:" + std::to_string(ntohs(a.sin_port)) + "/";
+  }
+  ~silent_listener() { close(fd); }
+  silent_listener(const silent_listener&) = delete;
+  silent_listener& operator=(const silent_listener&) = delete;
+  int fd = -1;
+  std::string url;
+};
+
 TEST(tls, a_server_that_never_answers_the_handshake_times_out_within_t) {
-  // A listening socket nobody accepts from: the kernel completes TCP, nothing speaks TLS.
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  ASSERT_EQ(listen(fd, 16), 0);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  const auto u = "https://127.0.0.1:" + std::to_string(ntohs(a.sin_port)) + "/";
-  const auto r = run_hit({"-n", "2", "-c", "2", "-t", "500ms", "-k", u, "-o", "json"},
+  const silent_listener l(16);
+  const auto r = run_hit({"-n", "2", "-c", "2", "-t", "500ms", "-k", l.url, "-o", "json"},
                          std::chrono::seconds(20));
-  close(fd);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["errors_by_kind"]["connect_timeout"], 2) << r.out;
   EXPECT_LT(r.seconds, 5.0);
+}
+
+TEST(tls, connections_waiting_for_a_handshake_slot_time_out_within_t_too) {
+  // More connections than a loop runs handshakes at once (event_loop::max_handshakes, 1024):
+  // those beyond wait for a slot, and their deadline holds while they wait.
+  const silent_listener l(4096);
+  const auto r =
+      run_hit({"-n", "1100", "-c", "1100", "--threads", "1", "-t", "1s", "-k", l.url, "-o", "json"},
+              std::chrono::seconds(30));
+  if (r.exit_code == 2 && r.err.find("file descriptors") != std::string::npos)
+    GTEST_SKIP() << r.err;
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["requests"], 1100) << r.out;
+  EXPECT_EQ(j["errors_by_kind"]["connect_timeout"], 1100) << r.out;
+  EXPECT_LT(r.seconds, 10.0);
+}
+
+TEST(tls, more_connections_than_handshake_slots_all_connect_and_are_counted) {
+  // hit serve inherits this process's descriptor limit: raised to the hard one, or skipped.
+  rlimit lim{};
+  getrlimit(RLIMIT_NOFILE, &lim);
+  if (lim.rlim_max != RLIM_INFINITY && lim.rlim_max < 4096)
+    GTEST_SKIP() << "the descriptor limit is " << lim.rlim_max << "; 1100 connections need more";
+  const rlimit saved = lim;
+  lim.rlim_cur = lim.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &lim);
+  hit::test::server srv({"--tls"});
+  setrlimit(RLIMIT_NOFILE, &saved);
+  const auto j = run_json({"-n", "3300", "-c", "1100", "--threads", "1", "-k", srv.url()});
+  EXPECT_EQ(j["requests"], 3300);
+  EXPECT_EQ(j["errors"], 0) << j.dump();
+  EXPECT_EQ(j["status_codes"]["200"], 3300);
+  EXPECT_EQ(j["connections_opened"], 1100);
+  EXPECT_EQ(j["tls"]["full_handshakes"].get<int>() + j["tls"]["resumed_handshakes"].get<int>(),
+            1100);
 }
 
 // Against `hit serve --tls`, with the certificate it made and wrote for us.

@@ -71,6 +71,14 @@ class connection {
   void expire(clock::time_point now);
   // Ends a pacing or back-off wait early (the loop is stopping).
   void wake() { timer_.cancel(); }
+  // The loop's handshake_done: a handshake slot is free. False if this connection no longer
+  // waits for one (its wait was ended by wake(), at the run's stop).
+  bool wake_for_handshake() {
+    if (!awaits_handshake_) return false;
+    awaits_handshake_ = false;
+    timer_.cancel();
+    return true;
+  }
   // Closed model, from the loop's worker_free: send the request due then (after a pacing wait
   // when it is in the future), or end when there is none.
   void take(std::optional<clock::time_point> due);
@@ -88,6 +96,7 @@ class connection {
   void on_tunnel_reply(const boost::system::error_code& ec);
   void tunnel_failed(std::string why);
   void connected();
+  void handshake();
   void on_handshake(const boost::system::error_code& ec);
   void connect_failed(stats::error_kind kind);
   void ready();
@@ -152,7 +161,7 @@ class connection {
   event_loop& loop_;
   transport transport_;
   http1_session session_;
-  timer_type timer_;         // pacing and reconnect back-off waits
+  timer_type timer_;         // pacing, reconnect back-off and handshake-slot waits
   std::size_t attempt_ = 0;  // endpoint being tried by the current connect
   clock::time_point connect_start_{};
   std::string tunnel_reply_;  // the proxy's answer to CONNECT, while it is read
@@ -160,12 +169,13 @@ class connection {
   std::unique_ptr<char[]> rendered_;
   clock::time_point deadline_ = clock::time_point::max();  // of the current connect or request
   bool timed_out_ = false;
-  bool has_request_ = false;  // a request is assigned (false while only connecting)
-  bool connected_ = false;    // the transport is ready (counted in connections_closed)
-  bool writing_ = false;      // a write of the current request is pending
-  bool reading_ = false;      // a read for the current request is pending
-  bool over_ = false;         // the request has its result; waiting for the other operation
-  bool resend_ = false;       // with over_: resend the request (stale) instead of the next one
+  bool awaits_handshake_ = false;  // in the loop's handshake_queue, on timer_
+  bool has_request_ = false;       // a request is assigned (false while only connecting)
+  bool connected_ = false;         // the transport is ready (counted in connections_closed)
+  bool writing_ = false;           // a write of the current request is pending
+  bool reading_ = false;           // a read for the current request is pending
+  bool over_ = false;              // the request has its result; waiting for the other operation
+  bool resend_ = false;            // with over_: resend the request (stale) instead of the next one
   boost::system::error_code write_error_;  // a write that failed while a read was pending
   bool waited_ = false;                    // the connection sat idle since its last request
   std::uint64_t served_ = 0;               // responses on this socket since it connected

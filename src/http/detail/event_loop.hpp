@@ -98,6 +98,17 @@ struct event_loop {
   void tls_failed(tls_failure f) {
     if (first_tls_failure.reason.empty()) first_tls_failure = std::move(f);
   }
+  // TLS handshakes: at most max_handshakes run on a loop at once; a connection connected
+  // beyond them waits (connection::connected) for one to end. 10 000 connections opened
+  // together otherwise each hold OpenSSL's handshake state until the loop gets to them, and
+  // that peak stays in the process's RSS: 60 KiB a connection at -c 10000, 38 KiB with this
+  // bound (docs/performance.md). 256 was tried: 35 KiB, but under load only 7 741 of 10 000
+  // connections were up after 14 s; with 1 024 all were, and a distant server (100 ms a
+  // handshake) still gets 10 240 handshakes a second from one loop.
+  static constexpr unsigned max_handshakes = 1024;
+  // A handshake ended (succeeded, failed or timed out): the longest waiting connection, if any,
+  // takes its place.
+  void handshake_done();
   // The proxy refused a tunnel, or answered CONNECT with something else than HTTP: the first
   // reason is kept, for the run's message.
   void proxy_failed(std::string reason) {
@@ -185,6 +196,9 @@ struct event_loop {
   // left unanswered on a lost connection, on any connection. At most the requests in flight
   // here (streams, or pipeline depths).
   std::deque<in_flight> resends;
+  unsigned handshakes = 0;  // TLS handshakes running (or a waiting connection woken for one)
+  std::deque<connection*> handshake_queue;  // waiting for one, oldest first (may name some
+                                            // no longer waiting: skipped)
   std::uint64_t connects = 0;  // connections made so far: the next one's number is connects + 1
   unsigned active = 0;         // closed model: connections not yet finished
   unsigned connected = 0;      // connections ready now (for peak_connections)

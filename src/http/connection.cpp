@@ -268,20 +268,39 @@ void connection::connected() {
   }
   awaits_handshake_ = true;
   loop_.handshake_queue.push_back(this);
+  wait_for_handshake();
+}
+
+void connection::wait_for_handshake() {
   timer_.expires_at(clock::time_point::max());
-  timer_.async_wait(bind([this](const boost::system::error_code&) {
-    // Woken by the run's stop rather than a free slot: take one anyway (the stop ends soon).
-    if (awaits_handshake_) {
-      awaits_handshake_ = false;
-      ++loop_.handshakes;
-    }
-    if (timed_out_) {  // the deadline passed while it waited (expire closed the socket)
+  timer_.async_wait(bind([this](const boost::system::error_code&) { on_handshake_slot(); }));
+}
+
+void connection::on_handshake_slot() {
+  if (!awaits_handshake_) {  // woken by the loop's handshake_done: the slot is this one's
+    if (timed_out_) {        // (and the deadline passed meanwhile)
       loop_.handshake_done();
       return connect_failed(stats::error_kind::connect_timeout);
     }
     connect_start_ = clock::now();
-    handshake();
-  }));
+    return handshake();
+  }
+  // Still waiting, without a slot: the deadline passed (expire), the run is stopping, or the
+  // loop is being torn down. The queue's entry stays; handshake_done skips it.
+  if (loop_.ended) return;
+  if (timed_out_) {
+    awaits_handshake_ = false;
+    return connect_failed(stats::error_kind::connect_timeout);
+  }
+  if (loop_.stopping && !has_request_) {
+    // Nothing to send on it: it ends without a handshake, and without an error (nothing was
+    // asked of it; the kind is not counted when no request fails with it).
+    awaits_handshake_ = false;
+    close_socket();
+    return loop_.worker_failed(*this, stats::error_kind::connect_timeout, false,
+                               std::chrono::milliseconds(0));
+  }
+  wait_for_handshake();  // a request rides on it: it keeps its place
 }
 
 void connection::handshake() {

@@ -70,7 +70,10 @@ event_loop::~event_loop() {
   ended = true;
   sweep.cancel();
   end_timer.cancel();
-  for (auto& c : connections) c.close();
+  for (auto& c : connections) {
+    c.wake();  // no wait may outlive the loop (a handshake-slot wait never expires by itself)
+    c.close();
+  }
   io.restart();
   io.poll();  // the aborted operations complete now; with `stopping` set they start no others
 }

@@ -69,7 +69,7 @@ class connection {
   // Called by the loop's sweep: closes the socket if the current connect or request is past its
   // deadline, which completes the pending operation with an error counted as a timeout.
   void expire(clock::time_point now);
-  // Ends a pacing or back-off wait early (the loop is stopping).
+  // Ends a pacing, back-off or handshake-slot wait early (the loop is stopping).
   void wake() { timer_.cancel(); }
   // The loop's handshake_done: a handshake slot is free. False if this connection no longer
   // waits for one (its wait was ended by wake(), at the run's stop).
@@ -96,6 +96,8 @@ class connection {
   void on_tunnel_reply(const boost::system::error_code& ec);
   void tunnel_failed(std::string why);
   void connected();
+  void wait_for_handshake();
+  void on_handshake_slot();
   void handshake();
   void on_handshake(const boost::system::error_code& ec);
   void connect_failed(stats::error_kind kind);

@@ -101,10 +101,10 @@ struct event_loop {
   // TLS handshakes: at most max_handshakes run on a loop at once; a connection connected
   // beyond them waits (connection::connected) for one to end. 10 000 connections opened
   // together otherwise each hold OpenSSL's handshake state until the loop gets to them, and
-  // that peak stays in the process's RSS: 60 KiB a connection at -c 10000, 38 KiB with this
-  // bound (docs/performance.md). 256 was tried: 35 KiB, but under load only 7 741 of 10 000
-  // connections were up after 14 s; with 1 024 all were, and a distant server (100 ms a
-  // handshake) still gets 10 240 handshakes a second from one loop.
+  // that peak stays in the process's RSS: 60 KiB a connection at -c 10000, 35.5 KiB with this
+  // bound (38 with --no-tls-resume; docs/performance.md). 256 was tried: 35 KiB, but under load
+  // only 7 741 of 10 000 connections were up after 14 s; with 1 024 all were, and a distant server
+  // (100 ms a handshake) still gets 10 240 handshakes a second from one loop.
   static constexpr unsigned max_handshakes = 1024;
   // A handshake ended (succeeded, failed or timed out): the longest waiting connection, if any,
   // takes its place.

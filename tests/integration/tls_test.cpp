@@ -2,13 +2,17 @@
 // test time with the `openssl` command (test_pki.hpp): verification, trust anchors, host names,
 // mutual TLS, session resumption, and the ways a handshake fails. No key material is committed.
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
+#include <thread>
+#include <vector>
 
 #include "../unit/http/test_pki.hpp"
 #include "harness.hpp"
@@ -215,6 +219,28 @@ struct silent_listener {
   std::string url;
 };
 
+// This process's descriptor limit raised to its hard one for a test's life (programs started
+// meanwhile inherit it); enough() when that allows 1100 connections on each side.
+class raised_fd_limit {
+ public:
+  raised_fd_limit() {
+    getrlimit(RLIMIT_NOFILE, &saved_);
+    rlimit raised = saved_;
+    raised.rlim_cur = raised.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &raised);
+  }
+  ~raised_fd_limit() { setrlimit(RLIMIT_NOFILE, &saved_); }
+  raised_fd_limit(const raised_fd_limit&) = delete;
+  raised_fd_limit& operator=(const raised_fd_limit&) = delete;
+  [[nodiscard]] bool enough() const {
+    return saved_.rlim_max == RLIM_INFINITY || saved_.rlim_max >= 4096;
+  }
+  [[nodiscard]] rlim_t hard() const { return saved_.rlim_max; }
+
+ private:
+  rlimit saved_{};
+};
+
 TEST(tls, a_server_that_never_answers_the_handshake_times_out_within_t) {
   const silent_listener l(16);
   const auto r = run_hit({"-n", "2", "-c", "2", "-t", "500ms", "-k", l.url, "-o", "json"},
@@ -241,17 +267,52 @@ TEST(tls, connections_waiting_for_a_handshake_slot_time_out_within_t_too) {
   EXPECT_LT(r.seconds, 10.0);
 }
 
+TEST(tls, at_most_1024_handshakes_run_at_once_on_a_loop) {
+  // The listener accepts every connection and never answers: a connection that holds a
+  // handshake slot has sent its ClientHello, one that waits for a slot has sent nothing. Counted
+  // 1.5 s in, before any deadline (-t 4s): exactly event_loop::max_handshakes (1024) of 1100.
+  const raised_fd_limit fds;
+  if (!fds.enough())
+    GTEST_SKIP() << "the descriptor limit is " << fds.hard() << "; 1100 connections need more";
+  const silent_listener l(4096);
+  fcntl(l.fd, F_SETFL, O_NONBLOCK);
+  std::vector<int> accepted;
+  std::size_t hellos = 0;
+  std::thread counter([&] {
+    std::vector<bool> spoke;
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(1500);
+    while (std::chrono::steady_clock::now() < until) {
+      for (int fd; (fd = accept(l.fd, nullptr, nullptr)) >= 0;) {
+        accepted.push_back(fd);
+        spoke.push_back(false);
+      }
+      char b[512];
+      for (std::size_t i = 0; i < accepted.size(); ++i)
+        if (!spoke[i] && recv(accepted[i], b, sizeof b, MSG_DONTWAIT) > 0) spoke[i] = true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    hellos = static_cast<std::size_t>(std::count(spoke.begin(), spoke.end(), true));
+  });
+  const auto r =
+      run_hit({"-n", "1100", "-c", "1100", "--threads", "1", "-t", "4s", "-k", l.url, "-o", "json"},
+              std::chrono::seconds(30));
+  counter.join();
+  for (const int fd : accepted) close(fd);
+  if (r.exit_code == 2 && r.err.find("file descriptors") != std::string::npos)
+    GTEST_SKIP() << r.err;
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(accepted.size(), 1100u);
+  EXPECT_EQ(hellos, 1024u);
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["errors_by_kind"]["connect_timeout"], 1100) << r.out;
+}
+
 TEST(tls, more_connections_than_handshake_slots_all_connect_and_are_counted) {
-  // hit serve inherits this process's descriptor limit: raised to the hard one, or skipped.
-  rlimit lim{};
-  getrlimit(RLIMIT_NOFILE, &lim);
-  if (lim.rlim_max != RLIM_INFINITY && lim.rlim_max < 4096)
-    GTEST_SKIP() << "the descriptor limit is " << lim.rlim_max << "; 1100 connections need more";
-  const rlimit saved = lim;
-  lim.rlim_cur = lim.rlim_max;
-  setrlimit(RLIMIT_NOFILE, &lim);
+  // hit serve inherits the raised descriptor limit.
+  const raised_fd_limit fds;
+  if (!fds.enough())
+    GTEST_SKIP() << "the descriptor limit is " << fds.hard() << "; 1100 connections need more";
   hit::test::server srv({"--tls"});
-  setrlimit(RLIMIT_NOFILE, &saved);
   const auto j = run_json({"-n", "3300", "-c", "1100", "--threads", "1", "-k", srv.url()});
   EXPECT_EQ(j["requests"], 3300);
   EXPECT_EQ(j["errors"], 0) << j.dump();

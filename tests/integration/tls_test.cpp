@@ -270,7 +270,8 @@ TEST(tls, connections_waiting_for_a_handshake_slot_time_out_within_t_too) {
 TEST(tls, at_most_1024_handshakes_run_at_once_on_a_loop) {
   // The listener accepts every connection and never answers: a connection that holds a
   // handshake slot has sent its ClientHello, one that waits for a slot has sent nothing. Counted
-  // 1.5 s in, before any deadline (-t 4s): exactly event_loop::max_handshakes (1024) of 1100.
+  // once they stop coming, before any deadline (-t 8s): exactly event_loop::max_handshakes
+  // (1024) of 1100.
   const raised_fd_limit fds;
   if (!fds.enough())
     GTEST_SKIP() << "the descriptor limit is " << fds.hard() << "; 1100 connections need more";
@@ -279,22 +280,31 @@ TEST(tls, at_most_1024_handshakes_run_at_once_on_a_loop) {
   std::vector<int> accepted;
   std::size_t hellos = 0;
   std::thread counter([&] {
+    // Until every connection is accepted and no new ClientHello came for 1 s (at most 6 s).
     std::vector<bool> spoke;
-    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(1500);
-    while (std::chrono::steady_clock::now() < until) {
+    const auto start = std::chrono::steady_clock::now();
+    auto last_change = start;
+    while (std::chrono::steady_clock::now() - start < std::chrono::seconds(6)) {
       for (int fd; (fd = accept(l.fd, nullptr, nullptr)) >= 0;) {
         accepted.push_back(fd);
         spoke.push_back(false);
+        last_change = std::chrono::steady_clock::now();
       }
       char b[512];
       for (std::size_t i = 0; i < accepted.size(); ++i)
-        if (!spoke[i] && recv(accepted[i], b, sizeof b, MSG_DONTWAIT) > 0) spoke[i] = true;
+        if (!spoke[i] && recv(accepted[i], b, sizeof b, MSG_DONTWAIT) > 0) {
+          spoke[i] = true;
+          last_change = std::chrono::steady_clock::now();
+        }
+      if (accepted.size() >= 1100 &&
+          std::chrono::steady_clock::now() - last_change > std::chrono::seconds(1))
+        break;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     hellos = static_cast<std::size_t>(std::count(spoke.begin(), spoke.end(), true));
   });
   const auto r =
-      run_hit({"-n", "1100", "-c", "1100", "--threads", "1", "-t", "4s", "-k", l.url, "-o", "json"},
+      run_hit({"-n", "1100", "-c", "1100", "--threads", "1", "-t", "8s", "-k", l.url, "-o", "json"},
               std::chrono::seconds(30));
   counter.join();
   for (const int fd : accepted) close(fd);

@@ -24,10 +24,8 @@ parse_status http1_session::parse() {
     buffered_ -= used;
     if (buffered_ > 0) std::memmove(buffer_.data(), buffer_.data() + used, buffered_);
   }
-  if (st == parse_status::need_more && buffered_ == buffer_.size()) {
-    if (buffer_.size() == buffer_size) return parse_status::error;  // a header too large
-    grow();
-  }
+  // A full buffer is always the grown one: received() grows the small one when a read fills it.
+  if (st == parse_status::need_more && buffered_ == buffer_.size()) return parse_status::error;
   return st;
 }
 

@@ -107,7 +107,7 @@ constexpr std::array<std::uint8_t, 257> huffman_bits{
 
 // The decoder walks the code's tree four bits at a time: from each internal node (a state) and
 // each nibble, the node reached and the symbol completed on the way, if any (the shortest code
-// is 5 bits, so a nibble completes at most one). 256 states x 16 nibbles x 4 bytes = 16 KiB.
+// is 5 bits, so a nibble completes at most one). 256 states x 16 nibbles x 3 bytes = 12 KiB.
 struct huffman_step {
   std::uint8_t next;  // state after the nibble
   std::uint8_t symbol;
@@ -238,9 +238,9 @@ hpack_error string(const std::uint8_t*& p, const std::uint8_t* end, hpack_string
 }  // namespace
 
 hpack_decoder::hpack_decoder(std::uint32_t max_table_size)
-    : limit_(max_table_size),
-      max_size_(max_table_size),
-      ring_(std::bit_ceil(std::size_t{max_table_size} / 32 + 1)) {}
+    : limit_(std::min(max_table_size, max_table_limit)),
+      max_size_(limit_),
+      ring_(std::bit_ceil(std::size_t{limit_} / 32 + 1)) {}
 
 std::size_t hpack_decoder::measure(const hpack_string& s) {
   if (!s.huffman) return s.raw.size();
@@ -253,7 +253,11 @@ bool hpack_decoder::text(const hpack_string& s, std::string& out) {
     out.append(reinterpret_cast<const char*>(s.raw.data()), s.raw.size());
     return true;
   }
-  return huffman_walk(s.raw, [&](std::uint8_t c) { out.push_back(static_cast<char>(c)); });
+  const std::size_t before = out.size();
+  if (huffman_walk(s.raw, [&](std::uint8_t c) { out.push_back(static_cast<char>(c)); }))
+    return true;
+  out.resize(before);
+  return false;
 }
 
 hpack_error hpack_decoder::field_at(std::uint32_t index, hpack_field& f) const {
@@ -307,7 +311,7 @@ std::size_t hpack_decoder::known_size(const hpack_string& s, bool value,
     if (value && e.static_index != static_index) continue;
     const hpack_string t = value ? value_of(e) : name_of(e);
     if (t.huffman == s.huffman && t.raw.size() == s.raw.size() &&
-        std::memcmp(t.raw.data(), s.raw.data(), s.raw.size()) == 0)
+        (s.raw.empty() || std::memcmp(t.raw.data(), s.raw.data(), s.raw.size()) == 0))
       return t.size;
   }
   return hpack_string::npos;

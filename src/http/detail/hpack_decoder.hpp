@@ -3,7 +3,9 @@
 // fields it receives. Every field is walked and the dynamic table is kept exactly as the
 // encoder's, but a Huffman-coded string is only measured (its decoded length, which the table's
 // size accounting needs, and its validity) when it enters the table, and decoded to text only
-// when the caller asks (text()). A string that neither enters the table nor is read is skipped.
+// when the caller asks (text()). A string that neither enters the table nor is read is skipped,
+// unchecked: a caller that reads one must treat text() == false as the block's
+// COMPRESSION_ERROR (RFC 7541 5.2).
 //
 // Why not nghttp2's inflater: against nginx, whose every response carries four Huffman-coded
 // literals with incremental indexing that it never refers to again, nghttp2 decodes and copies
@@ -13,8 +15,9 @@
 // of the newest entries' takes that entry's length instead of being walked again.
 //
 // Memory: the dynamic table's strings as received (Huffman-coded or not) in one buffer of twice
-// the largest table seen (~8 KiB for 4 096), and its entries in a ring (256 for 4 096: 7 KiB);
-// nothing is allocated per field once the buffer has grown.
+// what it has had to hold (~8 KiB for a 4 096-byte table of typical fields; up to ~4x the table
+// with strings of long codes), and its entries in a ring (256 for 4 096: 7 KiB); nothing is
+// allocated per field once the buffer has grown.
 //
 // Thread safety: none; one decoder per connection, on its loop's thread.
 
@@ -58,8 +61,11 @@ enum class hpack_error : std::uint8_t {
 class hpack_decoder {
  public:
   static constexpr std::size_t max_string = 1 << 20;  // longer literals are refused
+  // The largest table this side may announce (the buffer's offsets are 32-bit).
+  static constexpr std::uint32_t max_table_limit = 1 << 20;
 
-  // `max_table_size`: the SETTINGS_HEADER_TABLE_SIZE this side announced (4096 by default).
+  // `max_table_size`: the SETTINGS_HEADER_TABLE_SIZE this side announced (4096 by default; at
+  // most max_table_limit), for the connection's life.
   explicit hpack_decoder(std::uint32_t max_table_size = 4096);
 
   // Decodes one whole header block (HEADERS and its CONTINUATIONs joined), calling
@@ -68,7 +74,8 @@ class hpack_decoder {
   template <class F>
   hpack_error decode(std::span<const std::uint8_t> block, F&& on_field);
 
-  // The text of `s` (Huffman-decoded if it is coded), appended to `out`. False for a bad coding.
+  // The text of `s` (Huffman-decoded if it is coded), appended to `out`. False for a bad coding
+  // (`out` is then as it was).
   static bool text(const hpack_string& s, std::string& out);
   // Its decoded length, or npos for a bad coding.
   static std::size_t measure(const hpack_string& s);

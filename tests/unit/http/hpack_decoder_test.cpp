@@ -192,6 +192,90 @@ TEST(hpack_decoder, malformed_blocks_are_errors_not_fields) {
   EXPECT_EQ(d.table_size(), (1u + 1u + 32u) + (1u + 3u + 32u));
 }
 
+// nginx 1.22's `server: nginx/1.22.1`: a literal with incremental indexing of static name 54,
+// its value Huffman-coded (captured from nginx h2c).
+const std::vector<std::uint8_t> nginx_server{0x76, 0x89, 0xaa, 0x63, 0x55, 0xe5,
+                                             0x80, 0xae, 0x21, 0x2e, 0x1f};
+
+TEST(hpack_decoder, a_repeated_literal_takes_the_length_of_its_earlier_copy) {
+  // nginx's pattern: the same field with indexing on every response, never referred to. The
+  // second copy onwards is not walked (known_size): the table's accounting must still be exact.
+  hpack_decoder d;
+  for (std::size_t n = 1; n <= 3; ++n) {
+    std::vector<hpack_field> fields;
+    ASSERT_EQ(d.decode(nginx_server, [&](const hpack_field& f) { fields.push_back(f); }),
+              hpack_error::none);
+    ASSERT_EQ(fields.size(), 1u);
+    EXPECT_EQ(fields[0].value.size, 12u);
+    EXPECT_EQ(text(fields[0].value), "nginx/1.22.1");
+    EXPECT_EQ(d.table_entries(), n);
+    EXPECT_EQ(d.table_size(), n * (6 + 12 + 32));
+  }
+  header_list got;
+  ASSERT_EQ(decode_into(d, {0xbe, 0xbf, 0xc0}, got), hpack_error::none);  // 62, 63, 64
+  EXPECT_EQ(got, header_list(3, {"server", "nginx/1.22.1"}));
+  EXPECT_EQ(decode_into(d, {0xc1}, got), hpack_error::bad_index);  // 65: there are 3
+  // Under a table that holds two: the oldest goes each time, the size stays exact.
+  hpack_decoder small(100);
+  for (int n = 0; n < 5; ++n) ASSERT_EQ(decode_bytes(small, nginx_server), hpack_error::none);
+  EXPECT_EQ(small.table_entries(), 2u);  // 2 x 50 = 100
+  EXPECT_EQ(small.table_size(), 100u);
+}
+
+TEST(hpack_decoder, an_entry_larger_than_the_table_empties_it_and_is_not_added) {
+  hpack_decoder d(64);
+  ASSERT_EQ(decode_bytes(d, {0x40, 0x01, 'a', 0x01, 'b'}), hpack_error::none);  // 34
+  EXPECT_EQ(d.table_entries(), 1u);
+  std::vector<std::uint8_t> big{0x40, 0x01, 'c', 0x1f};  // value of 31 bytes: 1 + 31 + 32 = 64
+  big.insert(big.end(), 31, 'x');
+  ASSERT_EQ(decode_bytes(d, big), hpack_error::none);  // fits exactly: 'a' is evicted
+  EXPECT_EQ(d.table_entries(), 1u);
+  EXPECT_EQ(d.table_size(), 64u);
+  big[3] = 0x20;  // 32 bytes: 65, larger than the table
+  big.push_back('x');
+  header_list got;
+  ASSERT_EQ(decode_into(d, big, got), hpack_error::none);
+  EXPECT_EQ(got, header_list({{"c", std::string(32, 'x')}}));  // still a field
+  EXPECT_EQ(d.table_entries(), 0u);
+  EXPECT_EQ(d.table_size(), 0u);
+}
+
+TEST(hpack_decoder, a_name_taken_from_the_entry_its_insertion_evicts_survives) {
+  // RFC 7541 4.4: the new entry names entry 62, which making room for it evicts.
+  hpack_decoder d(64);
+  ASSERT_EQ(decode_bytes(d, {0x40, 0x0a, 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 0x00}),
+            hpack_error::none);  // 10 + 0 + 32 = 42
+  header_list got;
+  for (int round = 0; round < 40; ++round) {  // over and over, through compactions
+    const auto v = static_cast<char>('0' + round % 10);
+    ASSERT_EQ(decode_into(d, {0x7e, 0x03, 'x', 'y', static_cast<std::uint8_t>(v)}, got),
+              hpack_error::none)
+        << round;  // name: index 62 (the only entry), 10 + 3 + 32 = 45
+    ASSERT_EQ(got, header_list({{"abcdefghij", std::string("xy") + v}})) << round;
+    EXPECT_EQ(d.table_entries(), 1u);
+    ASSERT_EQ(decode_into(d, {0xbe}, got), hpack_error::none);
+    ASSERT_EQ(got, header_list({{"abcdefghij", std::string("xy") + v}})) << round;
+  }
+}
+
+TEST(hpack_decoder, an_unread_bad_huffman_string_is_left_to_the_reader) {
+  // Without indexing, a value is not walked: the block decodes, and text() reports the bad coding
+  // (leaving `out` as it was).
+  hpack_decoder d;
+  std::vector<hpack_field> fields;
+  const std::vector<std::uint8_t> block{0x00, 0x01, 'a', 0x84, 0xff, 0xff, 0xff, 0xff};
+  ASSERT_EQ(d.decode(block, [&](const hpack_field& f) { fields.push_back(f); }), hpack_error::none);
+  ASSERT_EQ(fields.size(), 1u);
+  std::string out = "kept";
+  EXPECT_FALSE(hpack_decoder::text(fields[0].value, out));
+  EXPECT_EQ(out, "kept");
+  EXPECT_EQ(hpack_decoder::measure(fields[0].value), hpack_string::npos);
+  // Empty strings, coded or not, in the table and repeated (nothing is stored for them).
+  EXPECT_EQ(decode_bytes(d, {0x40, 0x80, 0x80}), hpack_error::none);
+  EXPECT_EQ(decode_bytes(d, {0x40, 0x80, 0x80}), hpack_error::none);
+  EXPECT_EQ(d.table_size(), 64u);
+}
+
 TEST(hpack_decoder, huffman_text_of_every_byte_matches_what_nghttp2_coded) {
   // Every byte value, in a value nghttp2 codes with Huffman because the common letters around it
   // make the coding shorter.

@@ -1,5 +1,7 @@
 #include "detail/hpack_decoder.hpp"
 
+#include "detail/hpack_static.hpp"
+
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -8,75 +10,6 @@
 
 namespace hit::http::detail {
 namespace {
-
-// RFC 7541 Appendix A.
-struct static_entry {
-  std::string_view name;
-  std::string_view value;
-};
-constexpr std::array<static_entry, 61> static_table{{
-    {":authority", ""},
-    {":method", "GET"},
-    {":method", "POST"},
-    {":path", "/"},
-    {":path", "/index.html"},
-    {":scheme", "http"},
-    {":scheme", "https"},
-    {":status", "200"},
-    {":status", "204"},
-    {":status", "206"},
-    {":status", "304"},
-    {":status", "400"},
-    {":status", "404"},
-    {":status", "500"},
-    {"accept-charset", ""},
-    {"accept-encoding", "gzip, deflate"},
-    {"accept-language", ""},
-    {"accept-ranges", ""},
-    {"accept", ""},
-    {"access-control-allow-origin", ""},
-    {"age", ""},
-    {"allow", ""},
-    {"authorization", ""},
-    {"cache-control", ""},
-    {"content-disposition", ""},
-    {"content-encoding", ""},
-    {"content-language", ""},
-    {"content-length", ""},
-    {"content-location", ""},
-    {"content-range", ""},
-    {"content-type", ""},
-    {"cookie", ""},
-    {"date", ""},
-    {"etag", ""},
-    {"expect", ""},
-    {"expires", ""},
-    {"from", ""},
-    {"host", ""},
-    {"if-match", ""},
-    {"if-modified-since", ""},
-    {"if-none-match", ""},
-    {"if-range", ""},
-    {"if-unmodified-since", ""},
-    {"last-modified", ""},
-    {"link", ""},
-    {"location", ""},
-    {"max-forwards", ""},
-    {"proxy-authenticate", ""},
-    {"proxy-authorization", ""},
-    {"range", ""},
-    {"referer", ""},
-    {"refresh", ""},
-    {"retry-after", ""},
-    {"server", ""},
-    {"set-cookie", ""},
-    {"strict-transport-security", ""},
-    {"transfer-encoding", ""},
-    {"user-agent", ""},
-    {"vary", ""},
-    {"via", ""},
-    {"www-authenticate", ""},
-}};
 
 hpack_string plain(std::string_view s) {
   return {{reinterpret_cast<const std::uint8_t*>(s.data()), s.size()}, false, s.size()};
@@ -262,14 +195,14 @@ bool hpack_decoder::text(const hpack_string& s, std::string& out) {
 
 hpack_error hpack_decoder::field_at(std::uint32_t index, hpack_field& f) const {
   if (index == 0) return hpack_error::bad_index;
-  if (index <= static_table.size()) {
-    const auto& e = static_table[index - 1];
+  if (index <= hpack_static_table.size()) {
+    const auto& e = hpack_static_table[index - 1];
     f.name = plain(e.name);
     f.value = plain(e.value);
     f.static_index = static_cast<std::uint8_t>(index);
     return hpack_error::none;
   }
-  const std::size_t i = index - static_table.size() - 1;
+  const std::size_t i = index - hpack_static_table.size() - 1;
   if (i >= count_) return hpack_error::bad_index;
   const entry& e = dynamic(i);
   f.name = name_of(e);

@@ -3,11 +3,9 @@
 #include "detail/hpack_static.hpp"
 
 namespace hit::http::detail {
-namespace {
 
-// RFC 7541 5.1: `value` with an N-bit prefix, the byte's other bits `first`.
-void integer(std::uint32_t value, unsigned prefix_bits, std::uint8_t first,
-             std::vector<std::uint8_t>& out) {
+void hpack_integer(std::uint32_t value, unsigned prefix_bits, std::uint8_t first,
+                   std::vector<std::uint8_t>& out) {
   const std::uint32_t mask = (1u << prefix_bits) - 1;
   if (value < mask) {
     out.push_back(static_cast<std::uint8_t>(first | value));
@@ -22,12 +20,10 @@ void integer(std::uint32_t value, unsigned prefix_bits, std::uint8_t first,
   out.push_back(static_cast<std::uint8_t>(value));
 }
 
-void string(std::string_view s, std::vector<std::uint8_t>& out) {
-  integer(static_cast<std::uint32_t>(s.size()), 7, 0x00, out);  // not Huffman-coded
+void hpack_literal(std::string_view s, std::vector<std::uint8_t>& out) {
+  hpack_integer(static_cast<std::uint32_t>(s.size()), 7, 0x00, out);  // not Huffman-coded
   out.insert(out.end(), s.begin(), s.end());
 }
-
-}  // namespace
 
 unsigned hpack_static_index(std::string_view name, std::string_view value, unsigned& name_only) {
   name_only = 0;
@@ -44,12 +40,12 @@ void hpack_encode(const std::vector<std::pair<std::string_view, std::string_view
   for (const auto& [name, value] : fields) {
     unsigned name_index = 0;
     if (const unsigned i = hpack_static_index(name, value, name_index); i != 0) {
-      integer(i, 7, 0x80, out);  // indexed field
+      hpack_integer(i, 7, 0x80, out);  // indexed field
       continue;
     }
-    integer(name_index, 4, 0x00, out);  // literal without indexing (name index 0: a new name)
-    if (name_index == 0) string(name, out);
-    string(value, out);
+    hpack_integer(name_index, 4, 0x00, out);  // literal without indexing (name index 0: a new name)
+    if (name_index == 0) hpack_literal(name, out);
+    hpack_literal(value, out);
   }
 }
 

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <map>
 #include <string_view>
 
+#include "detail/hpack_encoder.hpp"
 #include "hit/version.hpp"
 
 namespace hit::http::detail {
@@ -18,6 +20,21 @@ std::string lower(std::string_view s) {
 
 }  // namespace
 
+http2_request& http2_request::operator=(const http2_request& o) {
+  if (this == &o) return *this;
+  strings = o.strings;
+  fields.clear();
+  for (std::size_t i = 0; i + 1 < strings.size(); i += 2)
+    fields.emplace_back(strings[i], strings[i + 1]);
+  block = o.block;
+  refs = o.refs;
+  literals = o.literals;
+  fields_in_run = o.fields_in_run;
+  body = o.body;
+  head = o.head;
+  return *this;
+}
+
 http2_request build_http2_request(const url& target, const request_spec& spec) {
   http2_request r;
   r.head = spec.method == "HEAD";
@@ -25,9 +42,7 @@ http2_request build_http2_request(const url& target, const request_spec& spec) {
   auto add = [&](std::string_view name, std::string_view value) {
     const auto& n = r.strings.emplace_back(name);
     const auto& v = r.strings.emplace_back(value);
-    r.fields.push_back({reinterpret_cast<std::uint8_t*>(const_cast<char*>(n.data())),
-                        reinterpret_cast<std::uint8_t*>(const_cast<char*>(v.data())), n.size(),
-                        v.size(), NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE});
+    r.fields.emplace_back(n, v);
   };
   std::string authority = target.authority;
   bool has_agent = false;
@@ -54,7 +69,19 @@ http2_request build_http2_request(const url& target, const request_spec& spec) {
   }
   const bool body_method = spec.method == "POST" || spec.method == "PUT" || spec.method == "PATCH";
   if (!spec.body.empty() || body_method) add("content-length", std::to_string(spec.body.size()));
+  hpack_encode(r.fields, r.block);
+  hpack_prepare(r.fields, r.refs, r.literals);
   return r;
+}
+
+void number_http2_fields(std::span<http2_request* const> requests) {
+  std::map<std::pair<std::string_view, std::string_view>, std::uint32_t> ids;
+  for (auto* r : requests)
+    for (std::size_t i = 0; i < r->refs.size(); ++i)
+      if (r->refs[i].static_index == 0)
+        r->refs[i].id =
+            ids.try_emplace(r->fields[i], static_cast<std::uint32_t>(ids.size())).first->second;
+  for (auto* r : requests) r->fields_in_run = static_cast<std::uint32_t>(ids.size());
 }
 
 }  // namespace hit::http::detail

@@ -108,6 +108,11 @@ load_test::load_test(load_config cfg) : impl_(std::make_unique<impl>()) {
     s.plan.breakdown = s.target_names.size();
     std::vector<request_target>().swap(s.cfg.targets);  // (their bytes are the plan's now)
   }
+  if (h2) {
+    std::vector<detail::http2_request*> h2_requests;
+    for (auto& p : s.plan.requests) h2_requests.push_back(&p.http2);
+    detail::number_http2_fields(h2_requests);
+  }
   s.cfg.request.body.clear();
   s.plan.server_name = s.cfg.tls.server_name.empty() ? s.cfg.target.host : s.cfg.tls.server_name;
 }

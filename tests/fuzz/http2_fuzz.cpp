@@ -32,6 +32,8 @@ const std::vector<hit::http::detail::prepared_request>& requests() {
     spec.method = "POST";
     spec.body = std::string(70'000, 'b');
     r[1].http2 = hit::http::detail::build_http2_request(u, spec);
+    hit::http::detail::http2_request* all[] = {&r[0].http2, &r[1].http2};
+    hit::http::detail::number_http2_fields(all);
     return r;
   }();
   return all;

@@ -72,6 +72,13 @@ class h2_frame_reader {
   template <class F>
   h2_read_error feed(std::span<const std::uint8_t> bytes, F&& on_frame);
 
+  // A new connection's reader (its buffers kept).
+  void reset() noexcept {
+    partial_.clear();
+    block_.clear();
+    in_block_ = false;
+  }
+
   // A frame is cut (bytes kept), or a header block is open.
   [[nodiscard]] bool pending() const noexcept { return !partial_.empty() || in_block_; }
 

@@ -80,6 +80,15 @@ class hpack_decoder {
   // Its decoded length, or npos for a bad coding.
   static std::size_t measure(const hpack_string& s);
 
+  // A new connection's decoder: the table empty (its buffers kept).
+  void reset() noexcept {
+    max_size_ = limit_;
+    size_ = 0;
+    head_ = 0;
+    count_ = 0;
+    bytes_begin_ = bytes_end_ = 0;
+  }
+
   [[nodiscard]] std::size_t table_size() const noexcept { return size_; }
   [[nodiscard]] std::size_t table_entries() const noexcept { return count_; }
 

@@ -22,6 +22,12 @@ namespace hit::http::detail {
 void hpack_encode(const std::vector<std::pair<std::string_view, std::string_view>>& fields,
                   std::vector<std::uint8_t>& out);
 
+// RFC 7541 5.1: `value` as an integer with an N-bit prefix, the first byte's other bits `first`.
+void hpack_integer(std::uint32_t value, unsigned prefix_bits, std::uint8_t first,
+                   std::vector<std::uint8_t>& out);
+// RFC 7541 5.2: `s` as a string literal, not Huffman-coded.
+void hpack_literal(std::string_view s, std::vector<std::uint8_t>& out);
+
 // The static table's index of `name` with `value` (exact), or 0; of `name` alone in `name_only`.
 unsigned hpack_static_index(std::string_view name, std::string_view value, unsigned& name_only);
 

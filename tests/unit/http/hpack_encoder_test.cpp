@@ -12,37 +12,18 @@
 #include <vector>
 
 #include "detail/hpack_decoder.hpp"
+#include "nghttp2_inflate.hpp"
 
 namespace {
 
 using namespace hit::http::detail;
-using fields = std::vector<std::pair<std::string, std::string>>;
+using hit::test::fields;
+using hit::test::inflate;
 
 std::vector<std::pair<std::string_view, std::string_view>> views(const fields& f) {
   std::vector<std::pair<std::string_view, std::string_view>> v;
   for (const auto& [n, x] : f) v.emplace_back(n, x);
   return v;
-}
-
-fields inflate(nghttp2_hd_inflater* in, const std::vector<std::uint8_t>& block) {
-  fields out;
-  const std::uint8_t* p = block.data();
-  std::size_t left = block.size();
-  for (;;) {
-    nghttp2_nv nv;
-    int flags = 0;
-    const auto r = nghttp2_hd_inflate_hd2(in, &nv, &flags, p, left, 1);
-    if (r < 0) throw std::runtime_error(nghttp2_strerror(static_cast<int>(r)));
-    p += r;
-    left -= static_cast<std::size_t>(r);
-    if (flags & NGHTTP2_HD_INFLATE_EMIT)
-      out.emplace_back(std::string(reinterpret_cast<const char*>(nv.name), nv.namelen),
-                       std::string(reinterpret_cast<const char*>(nv.value), nv.valuelen));
-    if (flags & NGHTTP2_HD_INFLATE_FINAL) {
-      nghttp2_hd_inflate_end_headers(in);
-      return out;
-    }
-  }
 }
 
 TEST(hpack_encode, nghttp2_and_hpack_decoder_read_back_every_field_every_time) {

@@ -92,7 +92,7 @@ void connection::h2_submit(in_flight rec) {
   rec.first_byte = {};
   rec.bytes_in = 0;
   ++submitted_;
-  // Refused by nghttp2 (stream ids used up): another connection sends it.
+  // Refused by the session (stream ids used up): another connection sends it.
   if (!http2_->submit(rec)) loop_.resends.push_back(rec);
 }
 
@@ -112,9 +112,6 @@ void connection::h2_fill(bool flush) {
 void connection::h2_flush() {
   if (writing_ || !connected_ || !http2_->live()) return;
   const auto b = http2_->output();
-  // Sending can end streams too (a request refused because GOAWAY came first; a stream the
-  // server had answered whole, closed by our END_STREAM).
-  if (!http2_->outcomes().empty()) h2_count(clock::now());
   if (b.size() == 0) return;
   writing_ = true;
   transport_.async_write_some(b, bind_write([this](const boost::system::error_code& ec,
@@ -126,7 +123,7 @@ void connection::h2_on_written(const boost::system::error_code& ec, std::size_t 
   if (!http2_->live()) return h2_closed();
   if (ec) return h2_lost(classify(ec, false));
   http2_->wrote(n);
-  h2_flush();  // (counts the streams that ended with what was written)
+  h2_flush();  // what was queued while this write went out
   // Streams can end while writing (a server that answers before a request's body is sent): a
   // read fills the streams it ends, this fills those, or an unpaced connection whose every stream
   // ended so would wait for a read that never comes. (Paced requests are taken by their timer.)
@@ -207,7 +204,7 @@ void connection::h2_count(clock::time_point now) {
 // more streams (GOAWAY, a timed-out stream, both sides done).
 void connection::h2_check_end() {
   if (!connected_ || !http2_->live()) return;
-  // nghttp2 ended the session on a connection error (its GOAWAY is out): what is open never ends.
+  // The session ended on a connection error (its GOAWAY is out): what is open never ends.
   if (http2_->open_streams() > 0 && http2_->done() && !writing_)
     return h2_lost(stats::error_kind::malformed);
   if (http2_->open_streams() > 0) return;

@@ -31,15 +31,21 @@ void hpack_prepare(const std::vector<std::pair<std::string_view, std::string_vie
       if (name_index == 0) hpack_literal(name, literals);
       hpack_literal(value, literals);
       r.length = static_cast<std::uint32_t>(literals.size() - r.offset);
+      r.plain_offset = static_cast<std::uint32_t>(literals.size());
+      hpack_integer(name_index, 4, 0x00, literals);  // literal without indexing
+      if (name_index == 0) hpack_literal(name, literals);
+      hpack_literal(value, literals);
+      r.plain_length = static_cast<std::uint32_t>(literals.size() - r.plain_offset);
     }
     refs.push_back(r);
   }
 }
 
-hpack_indexer::hpack_indexer(std::uint32_t fields) : where_(fields), ring_(ring_size) {}
+hpack_indexer::hpack_indexer(std::uint32_t fields)
+    : where_(std::min(fields, max_fields)), ring_(ring_size) {}
 
 void hpack_indexer::reset() noexcept {
-  std::fill(where_.begin(), where_.end(), 0);
+  while (count_ > 0) evict_oldest();  // (only the entries' fields are marked)
   inserted_ = count_ = size_ = 0;
   max_ = default_table_size;
   size_update_ = false;
@@ -61,6 +67,9 @@ void hpack_indexer::encode(std::span<const hpack_ref> refs, std::span<const std:
   for (const auto& f : refs) {
     if (f.static_index != 0) {
       out.push_back(static_cast<std::uint8_t>(0x80 | f.static_index));
+    } else if (f.id >= where_.size() || f.entry_size > max_) {  // stays out of the table
+      const auto bytes = literals.subspan(f.plain_offset, f.plain_length);
+      out.insert(out.end(), bytes.begin(), bytes.end());
     } else if (const std::uint32_t at = where_[f.id]; at != 0) {
       hpack_integer(dynamic_base + (inserted_ - at), 7, 0x80, out);
     } else {
@@ -74,7 +83,6 @@ void hpack_indexer::encode(std::span<const hpack_ref> refs, std::span<const std:
 // As the server's decoder does on reading the literal (RFC 7541 4.4).
 void hpack_indexer::insert(const hpack_ref& f) {
   while (count_ > 0 && size_ + f.entry_size > max_) evict_oldest();
-  if (f.entry_size > max_) return;  // the table is empty, and the entry is not added
   ring_[inserted_ % ring_size] = {f.id, f.entry_size};
   ++inserted_;
   ++count_;

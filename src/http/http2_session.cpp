@@ -16,6 +16,15 @@ constexpr std::string_view client_preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 constexpr std::int64_t max_window = 0x7fffffff;
 constexpr std::uint32_t last_stream_id = 0x7fffffff;
 constexpr std::uint32_t default_window = 65535;
+// SETTINGS and PING acknowledgements queued while nothing is written (a server flooding them at
+// a connection whose writes are blocked): past this, a connection error, as nghttp2 does.
+constexpr unsigned max_acks = 1000;
+// The longest `:status` or `content-length` value read (as sent, Huffman-coded or not): a
+// status is 3 digits, a length at most 19.
+constexpr std::size_t max_number_raw = 24;
+// Names read as text when they are not the static table's: `:status`, `content-length`, any
+// other starting with ':' (a pseudo-header, refused). Longer ones are regular fields.
+constexpr std::size_t max_name_raw = 32;
 
 // RFC 9113 6.5.2.
 namespace setting {
@@ -59,6 +68,7 @@ bool digits(std::string_view s, std::size_t most, std::uint64_t& out) {
 constexpr unsigned status_first = 8;
 constexpr unsigned status_last = 14;
 constexpr unsigned content_length_index = 28;
+constexpr unsigned no_static_index = 1000;  // a regular field whose name is not looked at
 
 }  // namespace
 
@@ -179,6 +189,7 @@ bool http2_session::submit(const in_flight& rec) {
 }
 
 boost::asio::const_buffer http2_session::output() {
+  acks_ = 0;
   if (live_ && !failed_ && !bodies_.empty()) send_bodies();
   if (out_sent_ == out_.size()) {
     out_.clear();
@@ -201,7 +212,9 @@ void http2_session::wrote(std::size_t n) noexcept {
 
 // DATA for the bodies left, as the server's windows allow, one stream's after another's.
 void http2_session::send_bodies() {
-  std::size_t budget = output_batch;
+  const std::size_t waiting = out_.size() - out_sent_ + next_.size();
+  if (waiting >= output_batch) return;  // (a slow reader: the bodies wait)
+  std::size_t budget = output_batch - waiting;
   for (std::size_t j = 0; j < bodies_.size() && conn_send_window_ > 0 && budget > 0;) {
     slot& s = slots_[bodies_[j]];
     const auto& body = requests_[s.rec.target].http2.body;
@@ -259,8 +272,10 @@ void http2_session::handle(const h2_frame& f) {
     case h2_frame_type::headers:
       return on_headers(f);
     case h2_frame_type::priority:
-      if (f.stream == 0) fail(h2_error::protocol);
-      return;  // (deprecated: nothing to do for a client)
+      if (f.stream == 0) return fail(h2_error::protocol);
+      if (f.payload.size() != 5)
+        fail(h2_error::frame_size);  // (a stream error made the connection's)
+      return;                        // (deprecated: nothing to do for a client)
     case h2_frame_type::rst_stream:
       return on_rst_stream(f);
     case h2_frame_type::settings:
@@ -271,6 +286,7 @@ void http2_session::handle(const h2_frame& f) {
       if (f.stream != 0) return fail(h2_error::protocol);
       if (f.payload.size() != 8) return fail(h2_error::frame_size);
       if ((f.flags & h2_flag::ack) == 0) {
+        if (++acks_ > max_acks) return fail(h2_error::enhance_your_calm);
         frame_header(next_, 8, type_of(h2_frame_type::ping), h2_flag::ack, 0);
         next_.insert(next_.end(), f.payload.begin(), f.payload.end());
       }
@@ -313,7 +329,8 @@ void http2_session::on_data(const h2_frame& f) {
   if (s->recv_window < 0) return reset(*s, h2_error::flow_control);
   if (s->status == 0) return reset(*s, h2_error::protocol);  // DATA before the response
   s->data += f.payload.size();
-  if (s->content_length != unknown && s->data > s->content_length && !s->head)
+  if (s->data > 0 && no_content(*s)) return reset(*s, h2_error::protocol);
+  if (s->content_length != unknown && s->data > s->content_length)
     return reset(*s, h2_error::protocol);
   if ((f.flags & h2_flag::end_stream) != 0) return finish(*s);
   if (window_ - s->recv_window >= window_ / 2) {
@@ -345,19 +362,22 @@ void http2_session::on_headers(const h2_frame& f) {
   bool has_status = false;
   bool regular = false;  // a field other than a pseudo-header came (they must come first)
   bool bad = false;
+  bool bad_coding = false;  // a Huffman string that does not decode: the connection's error
   const auto e = decoder_.decode(f.payload, [&](const hpack_field& h) {
     const auto name_size =
         h.name.size != hpack_string::npos ? h.name.size : hpack_decoder::measure(h.name);
     const auto value_size =
         h.value.size != hpack_string::npos ? h.value.size : hpack_decoder::measure(h.value);
     if (name_size == hpack_string::npos || value_size == hpack_string::npos) {
-      bad = true;  // a string that is not valid Huffman code
+      bad_coding = true;
       return;
     }
     counters_.header_bytes_decoded += name_size + value_size;
-    if (s == nullptr || bad) return;
+    if (s == nullptr || bad || bad_coding) return;
     // Which field: by the static table's index of its name, or by its name's text.
     unsigned which = h.static_index;
+    // (A name longer than any read here is a regular field's: not decoded.)
+    if (which == 0 && h.name.raw.size() > max_name_raw) which = no_static_index;
     if (which == 0) {
       std::string_view name;
       if (!value_text(h.name, name)) {
@@ -375,24 +395,25 @@ void http2_session::on_headers(const h2_frame& f) {
     }
     if (which >= status_first && which <= status_last) {
       std::string_view v;
-      bad = trailers || has_status || regular || !value_text(h.value, v) || !digits(v, 3, status) ||
-            v.size() != 3;
+      bad = trailers || has_status || regular || h.value.raw.size() > max_number_raw ||
+            !value_text(h.value, v) || !digits(v, 3, status) || v.size() != 3;
       has_status = true;
-    } else if (which != 0 && which < status_first) {
+    } else if (which < status_first && which != 0) {
       bad = true;  // a request's pseudo-header
     } else {
       regular = true;
       if (which != content_length_index) return;
       std::string_view v;
       std::uint64_t n = 0;
-      if (!value_text(h.value, v) || !digits(v, 19, n) || (length != unknown && length != n)) {
+      if (h.value.raw.size() > max_number_raw || !value_text(h.value, v) || !digits(v, 19, n) ||
+          (length != unknown && length != n)) {
         bad = true;
         return;
       }
       length = n;
     }
   });
-  if (e != hpack_error::none) return fail(h2_error::compression);
+  if (e != hpack_error::none || bad_coding) return fail(h2_error::compression);
   if (s == nullptr) return;  // a closed stream's
   if (s->rec.first_byte == clock::time_point{}) s->rec.first_byte = now_;
   s->rec.bytes_in += h2_frame_reader::header_size + f.payload.size();
@@ -441,7 +462,7 @@ void http2_session::on_settings(const h2_frame& f) {
         encoder_.limit(v);
         break;
       case setting::enable_push:
-        if (v > 1) return fail(h2_error::protocol);
+        if (v != 0) return fail(h2_error::protocol);  // a server may not push (RFC 9113 6.5.2)
         break;
       case setting::max_concurrent_streams:
         peer_max_streams_ = v;
@@ -468,6 +489,7 @@ void http2_session::on_settings(const h2_frame& f) {
   limit_ = static_cast<unsigned>(std::min<std::uint64_t>(slots_.size(), peer_max_streams_));
   auto& low = counters_.stream_limit;
   if (low == 0 || limit_ < low) low = limit_;
+  if (++acks_ > max_acks) return fail(h2_error::enhance_your_calm);
   frame_header(next_, 0, type_of(h2_frame_type::settings), h2_flag::ack, 0);
 }
 
@@ -519,8 +541,7 @@ void http2_session::unqueue_above(std::uint32_t last) {
 }
 
 void http2_session::finish(slot& s) {
-  const bool no_body = s.head || s.status == 204 || s.status == 304;
-  if (s.content_length != unknown && !no_body && s.data != s.content_length)
+  if (s.content_length != unknown && !no_content(s) && s.data != s.content_length)
     return reset(s, h2_error::protocol);
   // The server answered before this side sent the whole body: the rest is not sent.
   if (s.body_queued) queue_rst(s.stream_id, h2_error::cancel);

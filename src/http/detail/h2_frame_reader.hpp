@@ -63,6 +63,7 @@ class h2_frame_reader {
  public:
   static constexpr std::size_t header_size = 9;
   static constexpr std::size_t max_block = 1 << 20;
+  static constexpr std::size_t keep_block = 64 * 1024;  // kept across connections
 
   // `max_frame_size`: the SETTINGS_MAX_FRAME_SIZE this side announced (16 384 by default).
   explicit h2_frame_reader(std::uint32_t max_frame_size = 16384) : max_frame_(max_frame_size) {}
@@ -76,6 +77,7 @@ class h2_frame_reader {
   void reset() noexcept {
     partial_.clear();
     block_.clear();
+    if (block_.capacity() > keep_block) block_.shrink_to_fit();  // (a huge block once)
     in_block_ = false;
   }
 

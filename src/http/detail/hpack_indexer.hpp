@@ -13,7 +13,9 @@
 //
 // The table stays within 4 096 bytes (the default SETTINGS_HEADER_TABLE_SIZE) and within any
 // lower limit the server announces, which is signalled by a size update at the start of the
-// next block. Memory: a number per field of the run, a ring of 256 entries.
+// next block. A field larger than the table, or beyond the run's first max_fields distinct
+// fields (a targets file of many paths), is sent as a literal that does not enter it. Memory: a
+// number per indexed field (at most max_fields), a ring of 256 entries.
 //
 // Thread safety: none; one per connection, on its loop's thread.
 
@@ -31,6 +33,8 @@ struct hpack_ref {
   std::uint32_t entry_size = 0;  // its size in a table: name + value + 32 (RFC 7541 4.1)
   std::uint32_t offset = 0;      // its literal with incremental indexing, in the literals
   std::uint32_t length = 0;
+  std::uint32_t plain_offset = 0;  // its literal without indexing, after it
+  std::uint32_t plain_length = 0;
   std::uint8_t static_index = 0;  // equal to a static table entry (1-61): sent as its index
 };
 
@@ -42,8 +46,10 @@ void hpack_prepare(const std::vector<std::pair<std::string_view, std::string_vie
 class hpack_indexer {
  public:
   static constexpr std::uint32_t default_table_size = 4096;
+  static constexpr std::uint32_t max_fields = 4096;  // fields with an id past it: not indexed
 
-  // `fields`: how many distinct fields the run's requests have (ids below it).
+  // `fields`: how many distinct fields the run's requests have (ids below it); the first
+  // max_fields are indexed.
   explicit hpack_indexer(std::uint32_t fields);
 
   // A new connection: the server's table is empty, its limit the default.
@@ -68,7 +74,8 @@ class hpack_indexer {
   void insert(const hpack_ref& f);
   void evict_oldest() noexcept;
 
-  std::vector<std::uint32_t> where_;  // per field: its insertion's number + 1; 0: not in the table
+  std::vector<std::uint32_t> where_;  // per indexed field: its insertion's number + 1; 0: not in
+                                      // the table
   std::vector<entry> ring_;           // the table, oldest at inserted_ - count_
   std::uint32_t inserted_ = 0;        // insertions so far (the newest's number + 1)
   std::uint32_t count_ = 0;

@@ -76,6 +76,7 @@ constexpr std::uint32_t frame_size = 0x6;
 constexpr std::uint32_t refused_stream = 0x7;
 constexpr std::uint32_t cancel = 0x8;
 constexpr std::uint32_t compression = 0x9;
+constexpr std::uint32_t enhance_your_calm = 0xb;
 }  // namespace h2_error
 
 class http2_session {
@@ -109,10 +110,11 @@ class http2_session {
   }
   // Streams whose request still waits for its end (a timed-out stream is released at once).
   [[nodiscard]] unsigned open_streams() const noexcept { return active_; }
-  // The connection takes no new stream: GOAWAY, stream ids used up, a stream timed out, or a
-  // connection error.
+  // The connection takes no new stream: GOAWAY, stream ids used up, a stream timed out, a
+  // connection error, or a server that allows no stream at all (SETTINGS_MAX_CONCURRENT_STREAMS
+  // 0: the connection closes once its streams end, and a new one is tried).
   [[nodiscard]] bool closing() const noexcept {
-    return goaway_ || exhausted_ || expired_ || failed_;
+    return goaway_ || exhausted_ || expired_ || failed_ || limit_ == 0;
   }
   // The server sent GOAWAY: no new streams; the open ones finish or are refused.
   [[nodiscard]] bool going_away() const noexcept { return goaway_; }
@@ -180,6 +182,10 @@ class http2_session {
   void finish(slot& s);                           // END_STREAM: a response, or a reset
   void end(slot& s, stream_outcome::kind what, std::uint32_t code = 0);  // outcome, release
   void release(slot& s) noexcept;
+  // A response that has no content whatever its content-length says: to HEAD, 204, 304.
+  static bool no_content(const slot& s) noexcept {
+    return s.head || s.status == 204 || s.status == 304;
+  }
   void queue_rst(std::uint32_t stream, std::uint32_t code);
   void queue_window_update(std::uint32_t stream, std::uint32_t increment);
   void send_bodies();
@@ -204,6 +210,7 @@ class http2_session {
   bool exhausted_ = false;  // stream ids used up
   bool expired_ = false;    // a stream timed out (cancel_expired)
   bool failed_ = false;     // a connection error: GOAWAY queued, no more input read
+  unsigned acks_ = 0;       // SETTINGS and PING acknowledgements queued since the last output()
   std::uint32_t next_id_ = 1;
   std::uint32_t goaway_last_ = 0;
   std::int64_t conn_send_window_ = 65535;  // the server's connection window

@@ -135,7 +135,7 @@ TEST(hpack_indexer, random_requests_with_evictions_and_limit_changes_decode_exac
   EXPECT_TRUE(saw_eviction);
 }
 
-TEST(hpack_indexer, a_field_larger_than_the_table_empties_it_and_is_not_kept) {
+TEST(hpack_indexer, a_field_larger_than_the_table_stays_out_of_it) {
   std::vector<http2_request> rs;
   rs.push_back(request("/a"));
   rs.push_back(request("/a", {{"x-big", std::string(5000, 'b')}}));
@@ -145,10 +145,30 @@ TEST(hpack_indexer, a_field_larger_than_the_table_empties_it_and_is_not_kept) {
   server.read(encode(x, rs[0]));
   EXPECT_EQ(x.entries(), 4u);
   EXPECT_EQ(server.read(encode(x, rs[1])), expected(rs[1]));
-  EXPECT_EQ(x.entries(), 0u);  // x-big came last: it emptied the table and was not added
-  EXPECT_EQ(server.table_size(), 0u);
+  EXPECT_EQ(x.entries(), 4u);  // x-big was sent without indexing: the table is as it was
+  EXPECT_EQ(x.table_size(), server.table_size());
+  EXPECT_EQ(encode(x, rs[0]).size(), 6u);  // all indexes still
+}
+
+// A targets file of many paths: past the first max_fields distinct fields, fields are sent as
+// literals that stay out of the table (a connection keeps a number per indexed field only).
+TEST(hpack_indexer, fields_past_the_indexed_ones_are_sent_as_plain_literals) {
+  std::vector<http2_request> rs;
+  for (std::uint32_t i = 0; i < hpack_indexer::max_fields + 10; ++i)
+    rs.push_back(request("/p" + std::to_string(i)));
+  number_http2_fields(pointers(rs));
+  ASSERT_EQ(rs[0].fields_in_run, hpack_indexer::max_fields + 13);  // paths, and 3 shared
+  hpack_indexer x(rs[0].fields_in_run);
+  inflater server;
+  const auto& last = rs.back();  // its path's id is past max_fields
+  EXPECT_EQ(server.read(encode(x, last)), expected(last));
+  EXPECT_EQ(x.entries(), 3u);  // :authority, user-agent, accept
+  const auto again = encode(x, last);
+  EXPECT_EQ(server.read(again), expected(last));
+  EXPECT_EQ(x.table_size(), server.table_size());
+  EXPECT_GT(again.size(), 6u);  // the path spelt out again
   EXPECT_EQ(server.read(encode(x, rs[0])), expected(rs[0]));
-  EXPECT_EQ(x.entries(), 4u);
+  EXPECT_EQ(x.entries(), 4u);  // the first path has an id below max_fields
 }
 
 }  // namespace

@@ -442,4 +442,76 @@ TEST_F(http2_session_test, a_ping_is_answered) {
   EXPECT_EQ(srv_.ping_acks, 1);
 }
 
+// A frame as a server would write it.
+std::string frame(std::uint8_t type, std::uint8_t flags, std::uint32_t stream,
+                  const std::string& payload) {
+  std::string f;
+  f += static_cast<char>(payload.size() >> 16);
+  f += static_cast<char>(payload.size() >> 8);
+  f += static_cast<char>(payload.size());
+  f += static_cast<char>(type);
+  f += static_cast<char>(flags);
+  for (int shift = 24; shift >= 0; shift -= 8) f += static_cast<char>(stream >> shift);
+  return f + payload;
+}
+
+TEST_F(http2_session_test, a_server_that_would_push_is_a_protocol_error) {
+  start(1);
+  submit_all(1);
+  client_out();
+  to_client(frame(4, 0, 0, std::string("\x00\x02\x00\x00\x00\x01", 6)));  // ENABLE_PUSH 1
+  client_out();                                                           // GOAWAY
+  EXPECT_TRUE(client_->done());
+  EXPECT_EQ(client_->open_streams(), 1u);
+}
+
+TEST_F(http2_session_test, a_flood_of_pings_while_nothing_is_written_ends_the_connection) {
+  with_requests_at_the_server(1);
+  const auto pings = [&](int n) {
+    std::string bytes;
+    for (int i = 0; i < n; ++i) bytes += frame(6, 0, 0, std::string(8, 'p'));
+    for (std::size_t at = 0; at < bytes.size(); at += http2_session::read_size)
+      to_client(bytes.substr(at, http2_session::read_size));
+  };
+  pings(1000);  // answered at the next write: not a flood
+  EXPECT_FALSE(client_->closing());
+  client_out();
+  pings(1000);
+  EXPECT_FALSE(client_->closing());
+  pings(1);  // the 1 001st since the last write
+  EXPECT_TRUE(client_->closing());
+  client_out();  // GOAWAY ENHANCE_YOUR_CALM
+  EXPECT_TRUE(client_->done());
+}
+
+TEST_F(http2_session_test, content_on_a_204_resets_the_stream) {
+  with_requests_at_the_server(1);
+  to_client(frame(1, 4, 1, "\x89") + frame(0, 1, 1, "x"));  // :status 204, then DATA
+  ASSERT_EQ(client_->outcomes().size(), 1u);
+  EXPECT_EQ(client_->outcomes()[0].what, stream_outcome::kind::reset);
+  EXPECT_FALSE(client_->done());
+}
+
+TEST_F(http2_session_test, a_bad_huffman_string_is_the_connections_error) {
+  with_requests_at_the_server(1);
+  // :status 200, then `server` as a literal without indexing whose coded value holds EOS.
+  to_client(frame(1, 5, 1, std::string("\x88\x0f\x27\x84\xff\xff\xff\xff", 8)));
+  EXPECT_TRUE(client_->outcomes().empty());
+  client_out();
+  EXPECT_TRUE(client_->done());
+}
+
+TEST_F(http2_session_test, a_server_allowing_no_stream_closes_the_connection) {
+  start(4);
+  submit_all(1);  // before the server's SETTINGS
+  srv_.settings(0);
+  exchange();
+  EXPECT_TRUE(client_->closing());  // the connection takes nothing more: a new one is tried
+  EXPECT_FALSE(client_->can_submit());
+  ASSERT_EQ(client_->outcomes().size(), 1u);  // nghttp2 refused the first request
+  EXPECT_EQ(client_->outcomes()[0].what, stream_outcome::kind::refused);
+  EXPECT_EQ(client_->open_streams(), 0u);
+  EXPECT_EQ(counters_.stream_limit, 0u);
+}
+
 }  // namespace

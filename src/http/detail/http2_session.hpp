@@ -30,14 +30,16 @@
 //     rules; a server that does not speak HTTP/2) queues GOAWAY; once it is out, done() is true
 //     with the open streams unanswered, and no more input is read.
 //   - a stream error (a response without a valid :status, a pseudo-header other than :status,
-//     DATA before the response's HEADERS, a content-length its DATA does not match, trailers
-//     without END_STREAM) resets that stream (RST_STREAM PROTOCOL_ERROR): outcome `reset`.
+//     DATA before the response's HEADERS, a content-length its DATA does not match, content on
+//     a response to HEAD or with 204 or 304, trailers without END_STREAM) resets that stream
+//     (RST_STREAM PROTOCOL_ERROR): outcome `reset`.
 // A response the server ends before this side has sent its request's whole body ends the stream
 // (RST_STREAM CANCEL): the rest of the body is not sent.
 //
-// Memory per connection: the 16 KiB read buffer, the HPACK table (~15 KiB at 4 096 bytes), the
-// output buffers (grown to the largest burst of frames), one slot per stream. Nothing is
-// allocated per request once they have grown.
+// Memory per connection (~43 KiB with 10 streams, docs/performance.md): the 16 KiB read
+// buffer, the server's HPACK table as decoded (~10 KiB at 4 096 bytes) and as encoded (a ring
+// of 2 KiB, a number per indexed field), the output buffers (grown to the largest burst of
+// frames), one slot per stream. Nothing is allocated per request once they have grown.
 //
 // Thread safety: none; the owning loop's thread only.
 

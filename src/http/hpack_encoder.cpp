@@ -35,8 +35,7 @@ unsigned hpack_static_index(std::string_view name, std::string_view value, unsig
   return 0;
 }
 
-void hpack_encode(const std::vector<std::pair<std::string_view, std::string_view>>& fields,
-                  std::vector<std::uint8_t>& out) {
+void hpack_encode(const header_fields& fields, std::vector<std::uint8_t>& out) {
   for (const auto& [name, value] : fields) {
     unsigned name_index = 0;
     if (const unsigned i = hpack_static_index(name, value, name_index); i != 0) {

@@ -17,8 +17,8 @@ constexpr std::uint32_t dynamic_base = 62;  // the newest entry's index (RFC 754
 
 }  // namespace
 
-void hpack_prepare(const std::vector<std::pair<std::string_view, std::string_view>>& fields,
-                   std::vector<hpack_ref>& refs, std::vector<std::uint8_t>& literals) {
+void hpack_prepare(const header_fields& fields, std::vector<hpack_ref>& refs,
+                   std::vector<std::uint8_t>& literals) {
   for (const auto& [name, value] : fields) {
     hpack_ref r;
     r.id = static_cast<std::uint32_t>(refs.size());

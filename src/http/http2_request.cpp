@@ -20,29 +20,12 @@ std::string lower(std::string_view s) {
 
 }  // namespace
 
-http2_request& http2_request::operator=(const http2_request& o) {
-  if (this == &o) return *this;
-  strings = o.strings;
-  fields.clear();
-  for (std::size_t i = 0; i + 1 < strings.size(); i += 2)
-    fields.emplace_back(strings[i], strings[i + 1]);
-  block = o.block;
-  refs = o.refs;
-  literals = o.literals;
-  fields_in_run = o.fields_in_run;
-  body = o.body;
-  head = o.head;
-  return *this;
-}
-
 http2_request build_http2_request(const url& target, const request_spec& spec) {
   http2_request r;
   r.head = spec.method == "HEAD";
   r.body = spec.body;
   auto add = [&](std::string_view name, std::string_view value) {
-    const auto& n = r.strings.emplace_back(name);
-    const auto& v = r.strings.emplace_back(value);
-    r.fields.emplace_back(n, v);
+    r.fields.emplace_back(name, value);
   };
   std::string authority = target.authority;
   bool has_agent = false;

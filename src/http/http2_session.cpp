@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <charconv>
 #include <cstring>
 #include <string_view>
 
@@ -47,20 +48,11 @@ void put32(std::vector<std::uint8_t>& out, std::uint32_t v) {
   put16(out, static_cast<std::uint16_t>(v >> 16));
   put16(out, static_cast<std::uint16_t>(v));
 }
-std::uint32_t get32(const std::uint8_t* p) {
-  return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) |
-         p[3];
-}
-
-// A decimal number of at most `most` digits, or false.
+// A decimal number of at most `most` digits (nothing else: no sign, no space), or false.
 bool digits(std::string_view s, std::size_t most, std::uint64_t& out) {
-  if (s.empty() || s.size() > most) return false;
-  out = 0;
-  for (const char c : s) {
-    if (c < '0' || c > '9') return false;
-    out = out * 10 + static_cast<std::uint64_t>(c - '0');
-  }
-  return true;
+  if (s.empty() || s.size() > most || s[0] < '0' || s[0] > '9') return false;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc{} && end == s.data() + s.size();
 }
 
 // The static table's entries whose name is `:status` (RFC 7541 Appendix A: 8-14) and
@@ -107,6 +99,7 @@ void http2_session::start() {
   stop();
   live_ = true;
   settings_seen_ = goaway_ = exhausted_ = expired_ = failed_ = false;
+  acks_ = 0;
   next_id_ = 1;
   goaway_last_ = last_stream_id;
   conn_send_window_ = default_window;
@@ -435,7 +428,7 @@ void http2_session::on_rst_stream(const h2_frame& f) {
   if (failed_) return;
   if (f.payload.size() != 4) return fail(h2_error::frame_size);
   if (s == nullptr) return;
-  const std::uint32_t code = get32(f.payload.data());
+  const std::uint32_t code = h2_u32(f.payload.data());
   end(*s,
       code == h2_error::refused_stream ? stream_outcome::kind::refused
                                        : stream_outcome::kind::reset,
@@ -456,7 +449,7 @@ void http2_session::on_settings(const h2_frame& f) {
   for (std::size_t at = 0; at < f.payload.size(); at += 6) {
     const std::uint8_t* p = f.payload.data() + at;
     const auto id = static_cast<std::uint16_t>((p[0] << 8) | p[1]);
-    const std::uint32_t v = get32(p + 2);
+    const std::uint32_t v = h2_u32(p + 2);
     switch (id) {
       case setting::header_table_size:
         encoder_.limit(v);
@@ -495,7 +488,7 @@ void http2_session::on_settings(const h2_frame& f) {
 
 void http2_session::on_window_update(const h2_frame& f) {
   if (f.payload.size() != 4) return fail(h2_error::frame_size);
-  const std::uint32_t increment = get32(f.payload.data()) & 0x7fffffffu;
+  const std::uint32_t increment = h2_u31(f.payload.data());
   if (f.stream == 0) {
     if (increment == 0) return fail(h2_error::protocol);
     conn_send_window_ += increment;

@@ -102,10 +102,13 @@ class h2_frame_reader {
 inline std::uint32_t h2_length(const std::uint8_t* h) {
   return (std::uint32_t{h[0]} << 16) | (std::uint32_t{h[1]} << 8) | h[2];
 }
+// A 32-bit big-endian number; a stream id or window increment (the top bit reserved).
+inline std::uint32_t h2_u32(const std::uint8_t* p) {
+  return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) |
+         p[3];
+}
 inline std::uint32_t h2_u31(const std::uint8_t* p) {
-  return ((std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) |
-          p[3]) &
-         0x7fffffffu;
+  return h2_u32(p) & 0x7fffffffu;
 }
 
 template <class F>

@@ -12,15 +12,18 @@
 // docs/performance.md).
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 namespace hit::http::detail {
 
+// Header fields in order, each a name (lower case) and a value.
+using header_fields = std::vector<std::pair<std::string, std::string>>;
+
 // Appends the block for `fields` (names in lower case, pseudo-headers first) to `out`.
-void hpack_encode(const std::vector<std::pair<std::string_view, std::string_view>>& fields,
-                  std::vector<std::uint8_t>& out);
+void hpack_encode(const header_fields& fields, std::vector<std::uint8_t>& out);
 
 // RFC 7541 5.1: `value` as an integer with an N-bit prefix, the first byte's other bits `first`.
 void hpack_integer(std::uint32_t value, unsigned prefix_bits, std::uint8_t first,

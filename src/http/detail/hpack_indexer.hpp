@@ -25,6 +25,8 @@
 #include <utility>
 #include <vector>
 
+#include "detail/hpack_encoder.hpp"  // header_fields
+
 namespace hit::http::detail {
 
 // One field of a request, prepared for hpack_indexer.
@@ -40,8 +42,8 @@ struct hpack_ref {
 
 // The refs of `fields` (names in lower case), their literals appended to `literals`; ids are
 // the fields' positions (number them across the run with hpack_number_fields).
-void hpack_prepare(const std::vector<std::pair<std::string_view, std::string_view>>& fields,
-                   std::vector<hpack_ref>& refs, std::vector<std::uint8_t>& literals);
+void hpack_prepare(const header_fields& fields, std::vector<hpack_ref>& refs,
+                   std::vector<std::uint8_t>& literals);
 
 class hpack_indexer {
  public:

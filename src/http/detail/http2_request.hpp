@@ -5,7 +5,6 @@
 // the run.
 
 #include <cstdint>
-#include <deque>
 #include <span>
 #include <string>
 #include <string_view>
@@ -18,18 +17,8 @@
 
 namespace hit::http::detail {
 
-// `fields` point into `strings` (a field's name and value are two strings in a row): a move
-// keeps them where they are, a copy points the copy's fields at its own strings.
 struct http2_request {
-  http2_request() = default;
-  http2_request(http2_request&&) = default;
-  http2_request& operator=(http2_request&&) = default;
-  http2_request(const http2_request& o) { *this = o; }
-  http2_request& operator=(const http2_request& o);
-
-  std::deque<std::string> strings;  // the fields' names and values (stable addresses)
-  // Pseudo-headers first, names lower case; they point into `strings`.
-  std::vector<std::pair<std::string_view, std::string_view>> fields;
+  header_fields fields;             // pseudo-headers first, names lower case
   std::vector<std::uint8_t> block;  // the fields as an HPACK block (hpack_encode)
   // The fields for hpack_indexer (a connection's table), and their literals. Their ids are the
   // run's (number_http2_fields); until numbered, `fields_in_run` is 0 and `block` is sent.

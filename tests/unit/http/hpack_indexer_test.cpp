@@ -36,10 +36,8 @@ class inflater {
   nghttp2_hd_inflater* in_ = nullptr;
 };
 
-fields expected(const http2_request& r) {
-  fields f;
-  for (const auto& [n, v] : r.fields) f.emplace_back(n, v);
-  return f;
+const fields& expected(const http2_request& r) {
+  return r.fields;
 }
 
 std::vector<http2_request*> pointers(std::vector<http2_request>& rs) {
